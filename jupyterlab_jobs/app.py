@@ -1,0 +1,178 @@
+"""JobsApp: the jupyter_server extension, its configuration and its background tasks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Float, Int, List, Type, Unicode, default
+
+from .backends.base import Backend
+from .backends.local import LocalBackend
+from .catalog import Catalog
+from .handlers import make_handlers
+from .identity import GroupsProvider, StaticGroupsProvider, default_user
+from .service import JobService
+from .store import Store
+from .tasks import BackgroundTasks
+
+
+class JobsApp(ExtensionApp):
+    """Batch jobs for the user's groups: submit, watch, read logs, cancel, rerun."""
+
+    name = "jupyterlab_jobs"
+
+    data_dir = Unicode(
+        help="Directory for the job database, logs and the local backend's files. Servers "
+        "of several users may share it: they then see one consistent set of jobs. "
+        "Defaults to <jupyter data dir>/jupyterlab-jobs.",
+    ).tag(config=True)
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "jupyterlab-jobs")
+
+    backend_class = Type(
+        default_value=LocalBackend,
+        klass=Backend,
+        help="The class that runs jobs: LocalBackend (processes on this machine) or a "
+        "Kubernetes backend. Its own options are set on that class (c.LocalBackend.*).",
+    ).tag(config=True)
+
+    max_runtime_seconds = Int(
+        86400,
+        min=1,
+        help="A job running longer than this (queue time not counted) is stopped and Failed.",
+    ).tag(config=True)
+
+    log_retention_seconds = Int(
+        7 * 86400,
+        min=0,
+        help="A finished job's logs are deleted this long after it finished; the job stays "
+        "listed with logs_available false.",
+    ).tag(config=True)
+
+    record_retention_seconds = Int(
+        0,
+        min=0,
+        help="A finished job's record is deleted this long after it finished (0: keep).",
+    ).tag(config=True)
+
+    groups = List(
+        help="Catalog groups: [{name, display_name, instance_types: [...], images: [...], "
+        "datasets: [...], users: [...]}]. `users` ('*' for everyone) adds members for the "
+        "static groups provider.",
+    ).tag(config=True)
+
+    instance_types = List(
+        help="Catalog instance types: [{name, display_name, description, cpu, memory "
+        "('2Gi'), gpu, node_selector, tolerations}].",
+    ).tag(config=True)
+
+    images = List(
+        help="Catalog images: [{name, display_name, description, prefix (local: a venv or "
+        "conda prefix put first on PATH), container_image, gpu_container_image, pull_secret}].",
+    ).tag(config=True)
+
+    datasets = List(
+        help="Catalog datasets: [{name, display_name, description, path (local), pvc, "
+        "host_path}]. A group lists the datasets its jobs see at <home>/datasets/<name>.",
+    ).tag(config=True)
+
+    catalog_file = Unicode(
+        "",
+        help="A YAML or JSON file with `groups`, `instance_types`, `images` and `datasets` "
+        "lists, added to the ones configured here.",
+    ).tag(config=True)
+
+    groups_provider_class = Type(
+        default_value=StaticGroupsProvider,
+        klass=GroupsProvider,
+        help="Where users' groups come from: StaticGroupsProvider (config), "
+        "UnixGroupsProvider or JupyterHubGroupsProvider.",
+    ).tag(config=True)
+
+    standalone_user = Unicode(
+        help="The jobs' owner when the server does not run under JupyterHub. "
+        "Defaults to the OS user.",
+    ).tag(config=True)
+
+    @default("standalone_user")
+    def _default_standalone_user(self) -> str:
+        return default_user()
+
+    reconcile_interval_seconds = Float(
+        2.0,
+        min=0.05,
+        help="How often every active job is checked against its process (a safety net; "
+        "job ends are normally reported at once).",
+    ).tag(config=True)
+
+    retention_interval_seconds = Float(
+        60.0,
+        min=0.05,
+        help="How often log and record retention runs.",
+    ).tag(config=True)
+
+    max_body_bytes = Int(
+        2 * 1024 * 1024,
+        help="Request bodies larger than this are refused with 413.",
+    ).tag(config=True)
+
+    def initialize_settings(self) -> None:
+        catalog = Catalog.load(
+            groups=self.groups,
+            instance_types=self.instance_types,
+            images=self.images,
+            datasets=self.datasets,
+            catalog_file=self.catalog_file,
+        )
+        data_dir = Path(self.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.store = Store(data_dir / "jobs.sqlite")
+        self.backend = self.backend_class(parent=self, data_dir=str(data_dir))
+        provider = self.groups_provider_class(parent=self)
+        if isinstance(provider, StaticGroupsProvider):
+            provider.catalog_users = {g.name: list(g.users) for g in catalog.groups}
+        self.service = JobService(
+            store=self.store,
+            catalog=catalog,
+            backend=self.backend,
+            groups_for=provider.groups_for,
+            max_runtime_seconds=self.max_runtime_seconds,
+            log_retention_seconds=self.log_retention_seconds,
+            record_retention_seconds=self.record_retention_seconds,
+            log=self.log,
+        )
+        self.tasks = BackgroundTasks(
+            self.service,
+            reconcile_interval=self.reconcile_interval_seconds,
+            retention_interval=self.retention_interval_seconds,
+            log=self.log,
+        )
+        self.settings["jupyterlab_jobs"] = self
+        self.log.info(
+            "jupyterlab-jobs: %s, data in %s, %d groups",
+            type(self.backend).__name__,
+            data_dir,
+            len(catalog.groups),
+        )
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(make_handlers())
+
+    def user_for(self, current_user: Any) -> str:
+        """Under JupyterHub the authenticated hub user; standalone, ``standalone_user``."""
+        if os.environ.get("JUPYTERHUB_USER") and current_user is not None:
+            return str(getattr(current_user, "username", current_user))
+        return self.standalone_user
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        self.tasks.start()
+
+    async def stop_extension(self) -> None:
+        await self.tasks.stop()
+        self.store.close()

@@ -1,0 +1,98 @@
+"""The Backend interface: what the service needs from whatever runs the jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+from traitlets import Unicode
+from traitlets.config import LoggingConfigurable
+
+from ..catalog import Dataset, Image, InstanceType
+from ..models import Job
+
+# Reasons a backend reports a job ended; the service turns them into statuses and messages.
+EXITED = "exited"
+DEADLINE = "deadline"
+CANCELLED = "cancelled"
+OUT_OF_MEMORY = "memory"
+VANISHED = "vanished"
+
+
+class BackendError(Exception):
+    """The backend could not start the job; ``str(error)`` tells the user why."""
+
+
+@dataclasses.dataclass
+class JobSpec:
+    """Everything a backend needs to run one job, resolved from the catalog."""
+
+    job: Job
+    instance_type: InstanceType
+    image: Image
+    datasets: list[Dataset]
+    env: dict[str, str]
+
+
+@dataclasses.dataclass
+class Started:
+    started_at: float
+    backend_state: str
+
+
+@dataclasses.dataclass
+class Outcome:
+    """How a job ended. ``message`` is empty when the service's default fits."""
+
+    reason: str
+    exit_code: int | None
+    started_at: float | None
+    finished_at: float
+    message: str = ""
+
+
+class Backend(LoggingConfigurable):
+    """Base class of the job runners. Methods are blocking; the service runs them in
+    worker threads. ``watch`` is the one coroutine: it runs as a task owned by the app."""
+
+    data_dir = Unicode(help="Set by JobsApp: the directory shared by all servers.")
+
+    @property
+    def jobs_dir(self) -> Path:
+        return Path(self.data_dir) / "jobs"
+
+    def job_dir(self, job: Job) -> Path:
+        return self.jobs_dir / job.id
+
+    def log_path(self, job: Job) -> Path:
+        """Where the job's combined output is (or is copied to when the job ends)."""
+        return self.job_dir(job) / "output.log"
+
+    def validate(self, spec: JobSpec) -> str | None:
+        """A reason this job could never run here, or None."""
+        return None
+
+    def capacity_problem(self, spec: JobSpec, active: list[Job]) -> str | None:
+        """Why the job must wait for capacity now (shown as its message), or None."""
+        return None
+
+    def start(self, spec: JobSpec, active: list[Job]) -> Started:
+        raise NotImplementedError
+
+    def cancel(self, job: Job) -> None:
+        """Ask the job to stop: graceful first, then forced after the grace period."""
+        raise NotImplementedError
+
+    def poll(self, job: Job) -> Outcome | None:
+        """The outcome of a job that ended, or None while it still runs."""
+        raise NotImplementedError
+
+    def remove(self, job: Job) -> None:
+        """Delete the job's logs and leftover files (log retention)."""
+        raise NotImplementedError
+
+    async def watch(self, on_change: Callable[[str], None]) -> None:
+        """Call ``on_change(job_id)`` when a job may have changed, until cancelled."""
+        await asyncio.Event().wait()

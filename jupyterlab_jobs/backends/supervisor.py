@@ -1,0 +1,285 @@
+"""The supervisor of one local job: a small, detached, stdlib-only process.
+
+The server runs this file with ``python -I -S supervisor.py JOB_DIR``. It must not import
+the Jupyter stack (it stays small: about 10 MiB) and it must outlive the server, so it
+daemonizes: the launched process forks, the grandchild starts its own session, prepares
+the job's home, starts the job and reports ``ok`` (or ``error: ...``) on the launcher's
+stdout; the launcher exits at once.
+
+Files in JOB_DIR:
+  spec.json    written by the server: command, environment, limits, paths
+  state.json   written here when the job starts: pids, start time
+  result.json  written here when the job ends: exit code, reason, message, times
+  output.log   the job's combined stdout and stderr, as it comes
+
+The supervisor enforces the run-time limit and the memory limit itself, so a job is
+stopped on time even while no server is up. SIGTERM asks it to cancel the job: SIGTERM to
+every process of the job, ``grace_seconds`` to exit, then SIGKILL. It is a child
+subreaper, so processes that daemonize out of the job's session are still found and killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import socket
+import sys
+import time
+from typing import Any
+
+PR_SET_CHILD_SUBREAPER = 36
+MEMORY_CHECK_SECONDS = 0.5
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def write_json(path: str, data: dict[str, Any]) -> None:
+    """Atomically replace ``path`` (readers never see a half-written file)."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    os.replace(temporary, path)
+
+
+def notify(spec: dict[str, Any]) -> None:
+    """Tell every listening server that this job changed (best effort, never blocks)."""
+    directory = spec["notify_dir"]
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    message = spec["job_id"].encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+        sender.setblocking(False)
+        for name in names:
+            if name.endswith(".sock"):
+                with contextlib.suppress(OSError):
+                    sender.sendto(message, os.path.join(directory, name))
+
+
+def process_start_time(pid: int) -> str:
+    """Field 22 of /proc/PID/stat: tells a live process from a reused pid."""
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+        return handle.read().rsplit(")", 1)[1].split()[19]
+
+
+def job_processes(session: int, supervisor: int) -> dict[int, int]:
+    """pid -> resident bytes of every live process of the job.
+
+    A process belongs to the job when it is in the job's session or is (after
+    re-parenting to this subreaper) a descendant of the supervisor. Zombies are dead and
+    are left out.
+    """
+    parents: dict[int, int] = {}
+    resident: dict[int, int] = {}
+    members: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] in ("Z", "X") or pid == supervisor:
+            continue
+        parents[pid] = int(fields[1])
+        resident[pid] = int(fields[21]) * PAGE_SIZE
+        if int(fields[3]) == session:
+            members.add(pid)
+    for pid, parent in parents.items():
+        for _ in range(64):
+            if parent == supervisor:
+                members.add(pid)
+                break
+            if parent <= 1 or parent not in parents:
+                break
+            parent = parents[parent]
+    return {pid: resident[pid] for pid in members}
+
+
+def signal_all(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signum)
+
+
+class Supervisor:
+    def __init__(self, job_dir: str) -> None:
+        self.job_dir = job_dir
+        with open(os.path.join(job_dir, "spec.json"), encoding="utf-8") as handle:
+            self.spec: dict[str, Any] = json.load(handle)
+        self.cancel_requested = False
+        self.child_pid = 0
+
+    # -- start -------------------------------------------------------------------------
+    def prepare_home(self) -> str:
+        """The job's fresh home with links to the group directory and the datasets."""
+        home: str = self.spec["home"]
+        os.makedirs(home, mode=0o700)
+        for link, target in self.spec["links"].items():
+            path = os.path.join(home, link)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.symlink(target, path)
+        return home
+
+    def limit_child(self) -> None:
+        """Runs in the job's process before exec: CPU affinity and memory limit."""
+        cpus = self.spec.get("cpus")
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+        memory = self.spec.get("memory_bytes")
+        if memory:
+            resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+
+    def start(self) -> int:
+        import subprocess
+
+        home = self.prepare_home()
+        log_fd = os.open(
+            os.path.join(self.job_dir, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+        )
+        child = subprocess.Popen(
+            [self.spec["shell"], "-c", self.spec["command"]],
+            cwd=home,
+            env=self.spec["env"],
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=log_fd,
+            start_new_session=True,
+            preexec_fn=self.limit_child,
+        )
+        os.close(log_fd)
+        self.child = child
+        self.child_pid = child.pid
+        self.started_at = time.time()
+        write_json(
+            os.path.join(self.job_dir, "state.json"),
+            {
+                "supervisor_pid": os.getpid(),
+                "supervisor_start": process_start_time(os.getpid()),
+                "job_pid": child.pid,
+                "started_at": self.started_at,
+            },
+        )
+        return child.pid
+
+    # -- run ---------------------------------------------------------------------------
+    def wait(self) -> dict[str, Any]:
+        """Wait for the job to end, enforcing the deadline, memory and cancel requests."""
+        reader, writer = os.pipe()
+        os.set_blocking(writer, False)
+        signal.set_wakeup_fd(writer)
+        signal.signal(signal.SIGTERM, self._on_cancel)
+        signal.signal(signal.SIGINT, self._on_cancel)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        pidfd = os.pidfd_open(self.child_pid)
+        deadline = self.started_at + self.spec["max_runtime_seconds"]
+        memory_limit = self.spec.get("memory_bytes") or 0
+        while True:
+            if self.cancel_requested:
+                return self.stop("cancelled", "")
+            now = time.time()
+            if now >= deadline:
+                return self.stop("deadline", "")
+            timeout = min(deadline - now, MEMORY_CHECK_SECONDS if memory_limit else 3600)
+            ready, _, _ = select.select([pidfd, reader], [], [], timeout)
+            if pidfd in ready:
+                break
+            if reader in ready:
+                os.read(reader, 512)
+            if memory_limit and not ready:
+                used = sum(job_processes(self.child_pid, os.getpid()).values())
+                if used > memory_limit:
+                    return self.stop("memory", f"{used}")
+        return self.stop("exited", "", grace=min(2.0, self.spec["grace_seconds"]))
+
+    def _on_cancel(self, signum: int, frame: object) -> None:
+        self.cancel_requested = True
+
+    def stop(self, reason: str, detail: str, grace: float | None = None) -> dict[str, Any]:
+        """SIGTERM every process of the job, wait the grace period, then SIGKILL the rest.
+
+        No process of the job survives it. Only the job's main process is reaped through
+        its Popen (so its exit code is kept); re-parented orphans are reaped by pid.
+        """
+        if grace is None:
+            grace = self.spec["grace_seconds"]
+        signal_all(list(job_processes(self.child_pid, os.getpid())), signal.SIGTERM)
+        end = time.time() + grace
+        killed = False
+        while True:
+            self.child.poll()
+            remaining = job_processes(self.child_pid, os.getpid())
+            for pid in remaining:
+                if pid != self.child_pid:
+                    with contextlib.suppress(ChildProcessError):
+                        os.waitpid(pid, os.WNOHANG)
+            if not remaining and self.child.returncode is not None:
+                break
+            if time.time() >= end and not killed:
+                signal_all(list(remaining), signal.SIGKILL)
+                killed = True
+            time.sleep(0.01)
+        return self.result(reason, self.child.returncode, detail)
+
+    def result(self, reason: str, code: int, detail: str) -> dict[str, Any]:
+        exit_code = 128 - code if code < 0 else code
+        signal_name = ""
+        if code < 0:
+            with contextlib.suppress(ValueError):
+                signal_name = signal.Signals(-code).name
+        return {
+            "reason": reason,
+            "exit_code": exit_code,
+            "signal": signal_name,
+            "detail": detail,
+            "started_at": self.started_at,
+            "finished_at": time.time(),
+        }
+
+    def finish(self, result: dict[str, Any]) -> None:
+        shutil.rmtree(self.spec["home"], ignore_errors=True)
+        write_json(os.path.join(self.job_dir, "result.json"), result)
+        notify(self.spec)
+
+
+def main(job_dir: str) -> int:
+    reader, writer = os.pipe()
+    if os.fork():
+        # The launcher: relay the grandchild's first line, then exit so the server reaps us.
+        os.close(writer)
+        with os.fdopen(reader, "rb") as pipe:
+            line = pipe.readline()
+        sys.stdout.write(line.decode() or "error: the supervisor exited before the job started\n")
+        sys.stdout.flush()
+        return 0
+    os.close(reader)
+    os.setsid()
+    supervisor = Supervisor(job_dir)
+    try:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        supervisor.start()
+    except Exception as error:  # report why the job could not start, in words
+        os.write(writer, f"error: {error}\n".encode())
+        shutil.rmtree(supervisor.spec["home"], ignore_errors=True)
+        return 1
+    os.write(writer, b"ok\n")
+    os.close(writer)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    notify(supervisor.spec)
+    supervisor.finish(supervisor.wait())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

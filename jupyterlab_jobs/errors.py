@@ -1,0 +1,51 @@
+"""Errors the service raises; handlers turn them into HTTP status codes.
+
+The core never imports tornado: each error carries the HTTP status that fits it so the
+REST layer, the CLI and a future hub service map them the same way.
+"""
+
+from __future__ import annotations
+
+
+class JobsError(Exception):
+    """Base class: a problem the user can act on. ``message`` is shown to them."""
+
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(JobsError):
+    """The request is malformed or a field is invalid (names the field)."""
+
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Forbidden(JobsError):
+    """The user is not a member of the group they asked to act in."""
+
+    status = 403
+
+
+class NotFound(JobsError):
+    """Unknown job, or a job the user may not see (never reveal which)."""
+
+    status = 404
+
+
+class Conflict(JobsError):
+    """The job is in the wrong state for the request (e.g. cancel of a finished job)."""
+
+    status = 409
+
+
+class LogsGone(JobsError):
+    """The job's logs were removed by the retention policy."""
+
+    status = 410

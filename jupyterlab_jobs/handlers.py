@@ -1,0 +1,239 @@
+"""Thin REST handlers: parse, authorize, call the JobService in a thread, write JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from . import logs
+from .errors import InvalidInput, JobsError
+
+if TYPE_CHECKING:
+    from .app import JobsApp
+    from .service import JobService
+
+T = TypeVar("T")
+BASE = "/jupyterlab-jobs"
+OPENAPI = Path(__file__).with_name("openapi.json")
+FOLLOW_INTERVAL_SECONDS = 0.1
+AUTH_RESOURCE = "jobs"
+
+
+class JobsHandler(APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def app(self) -> JobsApp:
+        return self.settings["jupyterlab_jobs"]  # type: ignore[no-any-return]
+
+    @property
+    def service(self) -> JobService:
+        return self.app.service
+
+    @property
+    def user(self) -> str:
+        return self.app.user_for(self.current_user)
+
+    async def call(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking service work in a thread; its errors become HTTP errors."""
+        try:
+            return await asyncio.to_thread(work, *args, **kwargs)
+        except JobsError as error:
+            raise JobsHTTPError(error) from None
+
+    def body(self) -> Any:
+        raw = self.request.body or b""
+        if len(raw) > self.app.max_body_bytes:
+            raise web.HTTPError(413, f"The request body is larger than {self.app.max_body_bytes} bytes")
+        try:
+            return json.loads(raw.decode("utf-8")) if raw.strip() else {}
+        except UnicodeDecodeError:
+            raise web.HTTPError(400, "The request body is not UTF-8 text") from None
+        except ValueError as error:
+            raise web.HTTPError(400, f"The request body is not valid JSON: {error}") from None
+
+    def query_int(self, name: str, default: int | None, minimum: int = 0) -> int | None:
+        raw = self.get_query_argument(name, None)
+        if raw in (None, ""):
+            return default
+        assert raw is not None
+        if not raw.isdigit() or len(raw) > 15 or int(raw) < minimum:
+            raise JobsHTTPError(InvalidInput(f"{name} must be an integer >= {minimum}", field=name))
+        return int(raw)
+
+    def query_bool(self, name: str) -> bool:
+        raw = (self.get_query_argument(name, "") or "").lower()
+        if raw in ("", "0", "false", "no"):
+            return False
+        if raw in ("1", "true", "yes"):
+            return True
+        raise JobsHTTPError(InvalidInput(f"{name} must be true or false", field=name))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """jupyter_server's JSON error body, plus ``field`` for invalid input."""
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        if isinstance(error, JobsHTTPError) and isinstance(error.jobs_error, InvalidInput):
+            self.set_header("Content-Type", "application/json")
+            self.finish(
+                json.dumps(
+                    {
+                        "message": error.log_message,
+                        "reason": error.reason,
+                        "field": error.jobs_error.field,
+                    }
+                )
+            )
+            return
+        super().write_error(status_code, **kwargs)
+
+
+class JobsHTTPError(web.HTTPError):
+    def __init__(self, error: JobsError) -> None:
+        super().__init__(error.status, error.message.replace("%", "%%"))
+        self.log_message = error.message
+        self.jobs_error = error
+
+
+class OptionsHandler(JobsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.finish(await self.call(self.service.options, self.user))
+
+
+class JobsListHandler(JobsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        statuses = [
+            s for raw in self.get_query_arguments("status") for s in raw.split(",") if s
+        ]
+        jobs, cursor = await self.call(
+            self.service.list_jobs,
+            self.user,
+            group=self.get_query_argument("group", None) or None,
+            mine=self.query_bool("mine"),
+            statuses=statuses,
+            q=self.get_query_argument("q", "") or "",
+            limit=self.query_int("limit", 50, minimum=1),
+            cursor=self.get_query_argument("cursor", None) or None,
+        )
+        self.finish({"jobs": [job.to_json() for job in jobs], "next_cursor": cursor})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        job = await self.call(self.service.create, self.user, self.body())
+        self.set_status(201)
+        self.finish(job.to_json())
+
+
+class JobHandler(JobsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        job = await self.call(self.service.get, self.user, job_id)
+        self.finish(job.to_json())
+
+
+class CancelHandler(JobsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, job_id: str) -> None:
+        job = await self.call(self.service.cancel, self.user, job_id)
+        self.finish(job.to_json())
+
+
+class RerunHandler(JobsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, job_id: str) -> None:
+        job = await self.call(self.service.rerun, self.user, job_id)
+        self.set_status(201)
+        self.finish(job.to_json())
+
+
+class LogsHandler(JobsHandler):
+    """The job's output as text: a byte range, the last lines, or a live stream."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        offset = self.query_int("offset", 0) or 0
+        tail = self.query_int("tail", None)
+        follow = self.query_bool("follow")
+        job, path = await self.call(self.service.log_file, self.user, job_id)
+        size = await asyncio.to_thread(logs.log_size, path)
+        position = min(offset, size)
+        if tail is not None:
+            position = await asyncio.to_thread(logs.tail_offset, path, tail, size)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Log-Offset", str(size))
+        self.set_header("X-Job-Status", job.status)
+        try:
+            position = await self._send(path, position, size)
+            if follow:
+                await self._follow(job_id, path, position)
+        except StreamClosedError:
+            return
+        self.finish()
+
+    async def _send(self, path: Path, position: int, end: int | None) -> int:
+        """Write the bytes from ``position`` (to ``end``) chunk by chunk; the new position."""
+        while True:
+            chunk = await asyncio.to_thread(logs.read_chunk, path, position, end)
+            if not chunk:
+                return position
+            position += len(chunk)
+            self.write(chunk)
+            await self.flush()
+
+    async def _follow(self, job_id: str, path: Path, position: int) -> None:
+        while True:
+            try:
+                job = await asyncio.to_thread(self.service.get, self.user, job_id)
+            except JobsError:
+                return
+            final = job.is_final or not job.logs_available
+            before = position
+            position = await self._send(path, position, None)
+            if final and position == before:
+                return
+            if position == before:
+                await asyncio.sleep(FOLLOW_INTERVAL_SECONDS)
+
+
+class OpenAPIHandler(JobsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        text = await asyncio.to_thread(OPENAPI.read_text, encoding="utf-8")
+        self.set_header("Content-Type", "application/json")
+        self.finish(text)
+
+
+JOB_ID = r"(?P<job_id>[^/]+)"
+
+ROUTES: list[tuple[str, type[JobsHandler]]] = [
+    ("/options", OptionsHandler),
+    ("/jobs", JobsListHandler),
+    (f"/jobs/{JOB_ID}", JobHandler),
+    (f"/jobs/{JOB_ID}/cancel", CancelHandler),
+    (f"/jobs/{JOB_ID}/rerun", RerunHandler),
+    (f"/jobs/{JOB_ID}/logs", LogsHandler),
+    ("/openapi.json", OpenAPIHandler),
+]
+
+
+def make_handlers() -> list[tuple[str, type[JobsHandler]]]:
+    return [(BASE + path, handler) for path, handler in ROUTES]

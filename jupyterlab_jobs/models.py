@@ -1,0 +1,103 @@
+"""The job record shared by the store, the service, the backends and the REST layer."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import time
+from typing import Any
+
+PENDING = "Pending"
+PREPARING = "Preparing"
+RUNNING = "Running"
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
+CANCELLED = "Cancelled"
+
+STATUSES = (PENDING, PREPARING, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+ACTIVE_STATUSES = (PREPARING, RUNNING)
+FINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
+
+
+def iso(timestamp: float | None) -> str | None:
+    """ISO-8601 UTC with milliseconds and a ``Z``, or None."""
+    if timestamp is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def human_duration(seconds: float) -> str:
+    """``86400`` -> ``24h``, ``90`` -> ``1m30s``, ``2`` -> ``2s``."""
+    seconds = int(round(seconds))
+    parts = []
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    if seconds or not parts:
+        parts.append(f"{seconds}s")
+    return "".join(parts)
+
+
+@dataclasses.dataclass
+class Job:
+    """One job. Times are Unix timestamps (UTC); ``to_json`` renders the REST shape."""
+
+    id: str
+    name: str
+    user: str
+    group: str
+    instance_type: str
+    image: str
+    command: str
+    status: str = PENDING
+    message: str = ""
+    created_at: float = dataclasses.field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    exit_code: int | None = None
+    logs_available: bool = True
+    rerun_of: str | None = None
+    schedule_id: str | None = None
+    schedule_name: str | None = None
+    max_runtime_seconds: int = 86400
+    cpu: float = 1.0
+    cancel_requested_by: str | None = None
+    backend_state: str = ""
+    seq: int = 0
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at if self.finished_at is not None else time.time()
+        return round(max(0.0, end - self.started_at), 3)
+
+    def to_json(self) -> dict[str, Any]:
+        schedule = (
+            {"id": self.schedule_id, "name": self.schedule_name} if self.schedule_id else None
+        )
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "message": self.message,
+            "user": self.user,
+            "group": self.group,
+            "instance_type": self.instance_type,
+            "image": self.image,
+            "command": self.command,
+            "schedule": schedule,
+            "created_at": iso(self.created_at),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "duration_seconds": self.duration_seconds,
+            "exit_code": self.exit_code,
+            "logs_available": self.logs_available,
+            "rerun_of": self.rerun_of,
+        }

@@ -1,0 +1,143 @@
+"""Fixtures: a real Jupyter server with the extension, a real SQLite store, real processes."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+FINAL = {"Succeeded", "Failed", "Cancelled"}
+
+
+def catalog(tmp_path: Path) -> dict[str, Any]:
+    """A small catalog: two groups, a few instance types and images, one dataset."""
+    dataset = tmp_path / "datasets-src" / "mnist"
+    dataset.mkdir(parents=True, exist_ok=True)
+    (dataset / "README").write_text("mnist sample\n")
+    return {
+        "groups": [
+            {
+                "name": "research",
+                "display_name": "Research",
+                "instance_types": ["cpu-1", "cpu-half", "huge", "gpu-1"],
+                "images": ["base", "python"],
+                "datasets": ["mnist"],
+            },
+            {"name": "ops", "instance_types": ["cpu-half"], "images": ["base"]},
+            {"name": "secret", "instance_types": ["cpu-half"], "images": ["base"]},
+        ],
+        "instance_types": [
+            {"name": "cpu-1", "cpu": 1, "memory": "1Gi", "description": "1 CPU, 1 GiB"},
+            {"name": "cpu-half", "cpu": 0.5, "memory": "512Mi"},
+            {"name": "huge", "cpu": 512, "memory": "1Ti"},
+            {"name": "gpu-1", "cpu": 1, "memory": "4Gi", "gpu": 1},
+        ],
+        "images": [
+            {"name": "base", "display_name": "System shell"},
+            {"name": "python", "prefix": sys.prefix, "description": "The server's Python"},
+        ],
+        "datasets": [{"name": "mnist", "path": str(dataset)}],
+    }
+
+
+def server_config(tmp_path: Path, user: str = "alice", **jobs: Any) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyterlab_jobs": True}},
+        "JobsApp": {
+            "data_dir": str(tmp_path / "jobs-data"),
+            "standalone_user": user,
+            "reconcile_interval_seconds": 0.5,
+            **catalog(tmp_path),
+            **jobs,
+        },
+        "StaticGroupsProvider": {
+            "user_groups": {"alice": ["research", "ops"], "bob": ["ops"], "carol": ["secret"]}
+        },
+        "LocalBackend": {"grace_seconds": 1.0, "max_concurrent_jobs": 4, "cpu_capacity": 2},
+    }
+
+
+@pytest.fixture
+def jobs_settings() -> dict[str, Any]:
+    """Override in a test module (or parametrize) to change JobsApp/LocalBackend config."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(tmp_path: Path, jobs_settings: dict[str, Any]) -> dict[str, Any]:
+    config = server_config(tmp_path)
+    for section, values in jobs_settings.items():
+        config.setdefault(section, {}).update(values)
+    return config
+
+
+@pytest.fixture
+def jobs_app(jp_serverapp: Any, jp_asyncio_loop: Any) -> Iterator[Any]:
+    """The JobsApp of the test server, with its background tasks running."""
+    (extension,) = list(jp_serverapp.extension_manager.extension_apps["jupyterlab_jobs"])
+    jp_asyncio_loop.run_until_complete(extension._start_jupyter_server_extension(jp_serverapp))
+    yield extension
+    jp_asyncio_loop.run_until_complete(extension.tasks.stop())
+
+
+class Api:
+    """Calls the REST API of the test server and decodes JSON."""
+
+    def __init__(self, fetch: Callable[..., Awaitable[Any]]) -> None:
+        self.fetch = fetch
+
+    async def raw(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        kwargs: dict[str, Any] = {"method": method, "raise_error": False}
+        if params:
+            kwargs["params"] = {k: v for k, v in params.items() if v is not None}
+        if body is not None:
+            kwargs["body"] = body if isinstance(body, bytes | str) else json.dumps(body)
+        elif method == "POST":
+            kwargs["body"] = b""
+        parts = ["jupyterlab-jobs", *path.split("/")]
+        return await self.fetch(*parts, **kwargs)
+
+    async def call(self, method: str, path: str, body: Any = None, expect: int = 200, **params: Any) -> Any:
+        response = await self.raw(method, path, body, **params)
+        text = response.body.decode()
+        assert response.code == expect, f"{method} {path}: {response.code} {text}"
+        return json.loads(text) if "json" in response.headers.get("Content-Type", "") else text
+
+    async def submit(self, command: str, expect: int = 201, **fields: Any) -> dict[str, Any]:
+        body = {
+            "name": "test job",
+            "group": "research",
+            "instance_type": "cpu-half",
+            "image": "base",
+            "command": command,
+            **fields,
+        }
+        return await self.call("POST", "jobs", body, expect=expect)  # type: ignore[no-any-return]
+
+    async def wait(self, job_id: str, statuses: set[str] = FINAL, timeout: float = 30) -> dict[str, Any]:
+        import asyncio
+
+        end = time.monotonic() + timeout
+        while True:
+            job = await self.call("GET", f"jobs/{job_id}")
+            if job["status"] in statuses:
+                return job  # type: ignore[no-any-return]
+            assert time.monotonic() < end, f"job stayed {job['status']}: {job}"
+            await asyncio.sleep(0.05)
+
+    async def logs(self, job_id: str, **params: Any) -> str:
+        return await self.call("GET", f"jobs/{job_id}/logs", **params)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def api(jp_fetch: Any, jobs_app: Any) -> Api:
+    return Api(jp_fetch)
+
+
