@@ -25,6 +25,7 @@ BASE = "/jupyterlab-jobs"
 OPENAPI = Path(__file__).with_name("openapi.json")
 FOLLOW_INTERVAL_SECONDS = 0.1
 AUTH_RESOURCE = "jobs"
+TEXT = "text/plain; charset=utf-8"
 
 
 class JobsHandler(APIHandler):
@@ -98,8 +99,7 @@ class JobsHandler(APIHandler):
 
 class JobsHTTPError(web.HTTPError):
     def __init__(self, error: JobsError) -> None:
-        super().__init__(error.status, error.message.replace("%", "%%"))
-        self.log_message = error.message
+        super().__init__(error.status, error.message)
         self.jobs_error = error
 
 
@@ -176,7 +176,7 @@ class LogsHandler(JobsHandler):
         position = min(offset, size)
         if tail is not None:
             position = await asyncio.to_thread(logs.tail_offset, path, tail, size)
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Content-Type", TEXT)
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Log-Offset", str(size))
         self.set_header("X-Job-Status", job.status)
@@ -186,7 +186,7 @@ class LogsHandler(JobsHandler):
                 await self._follow(job_id, path, position)
         except StreamClosedError:
             return
-        self.finish()
+        self.finish(set_content_type=TEXT)
 
     async def _send(self, path: Path, position: int, end: int | None) -> int:
         """Write the bytes from ``position`` (to ``end``) chunk by chunk; the new position."""
@@ -218,7 +218,6 @@ class OpenAPIHandler(JobsHandler):
     @authorized
     async def get(self) -> None:
         text = await asyncio.to_thread(OPENAPI.read_text, encoding="utf-8")
-        self.set_header("Content-Type", "application/json")
         self.finish(text)
 
 

@@ -1,0 +1,312 @@
+"""A job's whole life through the REST API, with real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` is a live (non-zombie) process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+async def test_success_has_times_exit_code_and_log(api: Any) -> None:
+    job = await api.submit("echo hello; echo oops >&2", name="greeting")
+    assert job["name"] == "greeting" and job["user"] == "alice" and job["group"] == "research"
+    assert job["schedule"] is None and job["rerun_of"] is None
+    done = await api.wait(job["id"])
+    assert done["status"] == "Succeeded"
+    assert done["exit_code"] == 0 and done["message"] == ""
+    assert done["created_at"] <= done["started_at"] <= done["finished_at"]
+    assert done["created_at"].endswith("Z")
+    assert 0 <= done["duration_seconds"] < 5
+    assert done["logs_available"] is True
+    assert await api.logs(job["id"]) == "hello\noops\n"
+
+
+async def test_nonzero_exit_is_failed_with_code_in_message(api: Any) -> None:
+    job = await api.submit("echo about to fail; exit 3")
+    done = await api.wait(job["id"])
+    assert done["status"] == "Failed"
+    assert done["exit_code"] == 3
+    assert done["message"] == "Exited with code 3"
+
+
+async def test_killed_by_signal_says_so(api: Any) -> None:
+    job = await api.submit("kill -KILL $$")
+    done = await api.wait(job["id"])
+    assert done["status"] == "Failed"
+    assert done["exit_code"] == 137
+    assert "SIGKILL" in done["message"]
+
+
+async def test_environment_variables(api: Any) -> None:
+    names = [
+        "PRIMEHUB_USER", "PRIMEHUB_GROUP", "JUPYTERHUB_USER", "JOB_ID", "JOB_NAME",
+        "JOB_GROUP", "JOB_USER", "INSTANCE_TYPE", "IMAGE_NAME", "PYTHONUNBUFFERED",
+    ]
+    command = "; ".join(f'echo "{n}=${n}"' for n in names) + '; echo "TOKEN=$JUPYTERHUB_API_TOKEN"'
+    job = await api.submit(command, name="env check")
+    await api.wait(job["id"])
+    lines = dict(line.split("=", 1) for line in (await api.logs(job["id"])).splitlines())
+    assert lines == {
+        "PRIMEHUB_USER": "alice",
+        "PRIMEHUB_GROUP": "research",
+        "JUPYTERHUB_USER": "alice",
+        "JOB_ID": job["id"],
+        "JOB_NAME": "env check",
+        "JOB_GROUP": "research",
+        "JOB_USER": "alice",
+        "INSTANCE_TYPE": "cpu-half",
+        "IMAGE_NAME": "base",
+        "PYTHONUNBUFFERED": "1",
+        "TOKEN": "",
+    }
+
+
+async def test_image_prefix_comes_first_on_path(api: Any) -> None:
+    import sys
+
+    job = await api.submit("command -v python", image="python")
+    await api.wait(job["id"])
+    assert (await api.logs(job["id"])).strip() == f"{sys.prefix}/bin/python"
+
+
+async def test_temporary_home_persistent_group_dir_and_datasets(api: Any, jobs_app: Any) -> None:
+    command = (
+        'pwd; echo "$HOME"; echo scratch > scratch.txt; '
+        'echo kept >> research/result.txt; cat datasets/mnist/README; ls'
+    )
+    first = await api.submit(command)
+    await api.wait(first["id"])
+    lines = (await api.logs(first["id"])).splitlines()
+    home = Path(lines[0])
+    assert lines[1] == str(home)
+    assert lines[2] == "mnist sample"
+    assert sorted(lines[3:]) == ["datasets", "research", "scratch.txt"]
+    assert not home.exists(), "the job's temporary home must be removed when it ends"
+    group_dir = Path(jobs_app.backend.projects) / "research"
+    assert (group_dir / "result.txt").read_text() == "kept\n"
+
+    second = await api.submit(command)
+    await api.wait(second["id"])
+    assert Path((await api.logs(second["id"])).splitlines()[0]) != home
+    assert (group_dir / "result.txt").read_text() == "kept\nkept\n"
+
+
+async def test_cpu_affinity_and_memory_limit(api: Any) -> None:
+    cpus = await api.submit("python3 -c 'import os; print(len(os.sched_getaffinity(0)))'")
+    await api.wait(cpus["id"])
+    assert (await api.logs(cpus["id"])).strip() == "1"
+    # cpu-half allows 512Mi: allocating 1 GiB must fail.
+    hog = await api.submit("python3 -c 'b = bytearray(1024**3); print(\"allocated\")'")
+    done = await api.wait(hog["id"])
+    assert done["status"] == "Failed"
+    assert "allocated" not in await api.logs(hog["id"])
+    assert "MemoryError" in await api.logs(hog["id"])
+
+
+async def test_cancel_kills_every_process_of_the_job(api: Any, jobs_app: Any) -> None:
+    group_dir = Path(jobs_app.backend.projects) / "research"
+    pids = group_dir / "pids"
+    command = (
+        "sleep 300 & echo $! >> research/pids; "
+        "(sleep 300 & echo $! >> research/pids; wait) & "
+        "setsid sleep 300 & echo $! >> research/pids; "
+        "echo $$ >> research/pids; wait"
+    )
+    job = await api.submit(command)
+    await api.wait(job["id"], {"Running"})
+    end = time.monotonic() + 10
+    while not pids.exists() or len(pids.read_text().split()) < 4:
+        assert time.monotonic() < end
+        await asyncio.sleep(0.05)
+    numbers = [int(p) for p in pids.read_text().split()]
+    assert all(alive(p) for p in numbers)
+    cancelled = await api.call("POST", f"jobs/{job['id']}/cancel")
+    assert cancelled["id"] == job["id"]
+    done = await api.wait(job["id"])
+    assert done["status"] == "Cancelled"
+    assert done["message"] == "Cancelled by alice"
+    assert done["finished_at"] is not None
+    assert [p for p in numbers if alive(p)] == []
+    conflict = await api.call("POST", f"jobs/{job['id']}/cancel", expect=409)
+    assert "already ended" in conflict["message"]
+
+
+async def test_cancel_sigkills_a_job_that_ignores_sigterm(api: Any) -> None:
+    job = await api.submit("trap '' TERM; echo ready; while true; do sleep 0.1; done")
+    await api.wait(job["id"], {"Running"})
+    while "ready" not in await api.logs(job["id"]):
+        await asyncio.sleep(0.05)
+    started = time.monotonic()
+    await api.call("POST", f"jobs/{job['id']}/cancel")
+    done = await api.wait(job["id"])
+    assert done["status"] == "Cancelled"
+    assert 0.9 <= time.monotonic() - started < 8  # grace_seconds is 1 in the tests
+
+
+async def test_rerun_creates_a_new_job_owned_by_the_caller(api: Any) -> None:
+    job = await api.submit("echo $JOB_ID", name="original")
+    await api.wait(job["id"])
+    again = await api.call("POST", f"jobs/{job['id']}/rerun", expect=201)
+    assert again["id"] != job["id"]
+    assert again["rerun_of"] == job["id"]
+    for field in ("name", "group", "instance_type", "image", "command"):
+        assert again[field] == job[field]
+    assert again["user"] == "alice"
+    done = await api.wait(again["id"])
+    assert done["status"] == "Succeeded"
+    assert (await api.logs(again["id"])).strip() == again["id"]
+    listed = (await api.call("GET", "jobs"))["jobs"]
+    assert [j["id"] for j in listed[:2]] == [again["id"], job["id"]]
+
+
+@pytest.mark.parametrize("jobs_settings", [{"JobsApp": {"max_runtime_seconds": 2}}])
+async def test_deadline_fails_a_job_that_runs_too_long(api: Any) -> None:
+    job = await api.submit("echo start; sleep 60")
+    done = await api.wait(job["id"], timeout=20)
+    assert done["status"] == "Failed"
+    assert done["message"] == "Exceeded the maximum run time of 2s"
+    assert 2 <= done["duration_seconds"] < 6
+    assert await api.logs(job["id"]) == "start\n"
+
+
+@pytest.mark.parametrize(
+    "jobs_settings",
+    [{"LocalBackend": {"max_concurrent_jobs": 1}}],
+)
+async def test_capacity_queues_jobs_first_in_first_out(api: Any) -> None:
+    first = await api.submit("sleep 1", name="first")
+    assert first["status"] in ("Preparing", "Running")
+    second = await api.submit("echo second", name="second")
+    third = await api.submit("echo third", name="third")
+    for waiting in (second, third):
+        assert waiting["status"] == "Pending"
+        assert waiting["message"] == "Insufficient capacity: 1/1 jobs running"
+    jobs = [await api.wait(j["id"]) for j in (first, second, third)]
+    assert [j["status"] for j in jobs] == ["Succeeded"] * 3
+    assert jobs[0]["finished_at"] <= jobs[1]["started_at"] <= jobs[2]["started_at"]
+    assert jobs[1]["started_at"] >= jobs[1]["created_at"]
+
+
+async def test_cpu_capacity_queues_jobs(api: Any) -> None:
+    # cpu_capacity is 2 in the tests: two 1-CPU jobs fill it.
+    a = await api.submit("sleep 1", instance_type="cpu-1")
+    b = await api.submit("sleep 1", instance_type="cpu-1")
+    c = await api.submit("true", instance_type="cpu-half")
+    assert c["status"] == "Pending"
+    assert c["message"] == "Insufficient capacity: 2 of 2 CPUs in use, the job needs 0.5"
+    for job in (a, b, c):
+        assert (await api.wait(job["id"]))["status"] == "Succeeded"
+
+
+async def test_cancel_of_a_pending_job(api: Any, jobs_app: Any) -> None:
+    blockers = [await api.submit("sleep 2", instance_type="cpu-1") for _ in range(2)]
+    waiting = await api.submit("echo never")
+    assert waiting["status"] == "Pending"
+    done = await api.call("POST", f"jobs/{waiting['id']}/cancel")
+    assert done["status"] == "Cancelled" and done["message"] == "Cancelled by alice"
+    assert done["started_at"] is None and done["duration_seconds"] is None
+    for job in blockers:
+        await api.call("POST", f"jobs/{job['id']}/cancel")
+    await asyncio.sleep(0.3)
+    assert (await api.call("GET", f"jobs/{waiting['id']}"))["status"] == "Cancelled"
+    assert not (Path(jobs_app.data_dir) / "jobs" / waiting["id"]).exists()
+
+
+@pytest.mark.parametrize(
+    "jobs_settings",
+    [{"JobsApp": {"log_retention_seconds": 1, "retention_interval_seconds": 0.2}}],
+)
+async def test_log_retention_removes_logs_and_keeps_the_record(api: Any, jobs_app: Any) -> None:
+    job = await api.submit("echo bye")
+    done = await api.wait(job["id"])
+    assert done["logs_available"] is True
+    job_dir = Path(jobs_app.data_dir) / "jobs" / job["id"]
+    assert job_dir.exists()
+    end = time.monotonic() + 10
+    while (await api.call("GET", f"jobs/{job['id']}"))["logs_available"]:
+        assert time.monotonic() < end
+        await asyncio.sleep(0.1)
+    assert not job_dir.exists()
+    gone = await api.call("GET", f"jobs/{job['id']}/logs", expect=410)
+    assert "removed" in gone["message"]
+    listed = (await api.call("GET", "jobs"))["jobs"]
+    assert listed[0]["id"] == job["id"] and listed[0]["logs_available"] is False
+    assert listed[0]["status"] == "Succeeded"
+
+
+@pytest.mark.parametrize(
+    "jobs_settings",
+    [{"JobsApp": {"record_retention_seconds": 1, "retention_interval_seconds": 0.2}}],
+)
+async def test_record_retention_removes_old_records(api: Any) -> None:
+    job = await api.submit("true")
+    await api.wait(job["id"])
+    end = time.monotonic() + 10
+    while (await api.raw("GET", f"jobs/{job['id']}")).code != 404:
+        assert time.monotonic() < end
+        await asyncio.sleep(0.1)
+    assert (await api.call("GET", "jobs"))["jobs"] == []
+
+
+async def test_logs_offset_tail_and_header(api: Any) -> None:
+    job = await api.submit("for i in 1 2 3 4 5; do echo line$i; done")
+    await api.wait(job["id"])
+    response = await api.raw("GET", f"jobs/{job['id']}/logs")
+    text = response.body.decode()
+    assert text == "".join(f"line{i}\n" for i in range(1, 6))
+    assert int(response.headers["X-Log-Offset"]) == len(text)
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert await api.logs(job["id"], offset=12) == text[12:]
+    assert await api.logs(job["id"], offset=10**6) == ""
+    assert await api.logs(job["id"], tail=2) == "line4\nline5\n"
+    assert await api.logs(job["id"], tail=0) == ""
+    assert await api.logs(job["id"], tail=100) == text
+
+
+async def test_logs_follow_streams_until_the_job_ends(api: Any, jp_fetch: Any) -> None:
+    job = await api.submit("for i in 1 2 3; do echo tick$i; sleep 0.3; done")
+    await api.wait(job["id"], {"Running"})
+    received: list[tuple[float, bytes]] = []
+
+    def on_chunk(chunk: bytes) -> None:
+        received.append((time.monotonic(), chunk))
+
+    response = await jp_fetch(
+        "jupyterlab-jobs", "jobs", job["id"], "logs",
+        params={"follow": "1"}, streaming_callback=on_chunk, request_timeout=30,
+    )
+    assert response.code == 200
+    assert b"".join(c for _, c in received) == b"tick1\ntick2\ntick3\n"
+    assert len(received) >= 2, "output must arrive while the job runs, not only at the end"
+    assert (await api.call("GET", f"jobs/{job['id']}"))["status"] == "Succeeded"
+
+
+async def test_pending_job_log_is_empty(api: Any) -> None:
+    for _ in range(2):
+        await api.submit("sleep 1", instance_type="cpu-1")
+    waiting = await api.submit("echo later")
+    assert waiting["status"] == "Pending"
+    assert await api.logs(waiting["id"]) == ""
+
+
+async def test_state_files_record_the_supervisor(api: Any, jobs_app: Any) -> None:
+    job = await api.submit("sleep 0.5")
+    await api.wait(job["id"], {"Running"})
+    state = json.loads((Path(jobs_app.data_dir) / "jobs" / job["id"] / "state.json").read_text())
+    assert alive(state["supervisor_pid"]) and alive(state["job_pid"])
+    assert os.getsid(state["supervisor_pid"]) != os.getsid(0), "supervisor must be detached"
+    await api.wait(job["id"])
