@@ -1,0 +1,111 @@
+# Developer and CI entry points. `make run` starts JupyterLab with the extension;
+# `make test` installs what is missing and runs every check and test suite.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# Stamp files that make `venv` and `build` incremental.
+STAMPS := .make
+# package.json's build scripts call `jupyter-builder` from the venv.
+WITH_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+# jupyter_server refuses to start as root without --allow-root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# Python paths to lint; tests/ and benchmarks/ may not exist yet.
+PY_LINT_PATHS := $(wildcard jupyterlab_jobs tests benchmarks)
+FRONTEND_SOURCES := $(shell find src style -type f 2>/dev/null) \
+	package.json package-lock.json tsconfig.json
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: help venv build run lint jest pytest ui-test test bench chromium clean
+
+help:
+	@echo "make run    start JupyterLab with jupyterlab-jobs (examples/jupyter_server_config.py)"
+	@echo "make test   lint, then the jest, pytest and browser test suites"
+	@echo "make venv   create .venv/ with the package installed in editable mode"
+	@echo "make build  rebuild the frontend into jupyterlab_jobs/labextension"
+	@echo "make lint   ruff, mypy, eslint and prettier"
+	@echo "make bench  run the benchmarks"
+	@echo "make clean  remove the venv, node_modules and build output"
+
+venv: $(STAMPS)/venv
+
+# Frontend packages, exactly as locked; redone when package.json or the lock changes.
+$(STAMPS)/npm: package.json package-lock.json
+	npm ci
+	@mkdir -p $(STAMPS) && touch $@
+
+# Redone only when the Python or npm dependencies change.
+$(STAMPS)/venv: pyproject.toml $(STAMPS)/npm
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The editable install builds the labextension (hatch-jupyter-builder).
+	$(PY) -m pip install --quiet -e ".[test]"
+	# Link the source tree's labextension into the venv, so `make build` takes effect
+	# (`jupyter labextension develop` is deprecated in favour of this command).
+	$(VENV)/bin/jupyter-builder develop --overwrite .
+	$(VENV)/bin/jupyter labextension list 2>&1 | tee /dev/stderr \
+		| grep -Eq 'jupyterlab-jobs v[^ ]+ .*enabled.*OK'
+	@mkdir -p $(STAMPS) && touch $@
+
+build: $(STAMPS)/build
+
+$(STAMPS)/build: $(FRONTEND_SOURCES) $(STAMPS)/venv
+	$(WITH_VENV) npm run build
+	@mkdir -p $(STAMPS) && touch $@
+
+run: venv build
+	@test -f examples/jupyter_server_config.py \
+		|| { echo "examples/jupyter_server_config.py is missing" >&2; exit 1; }
+	$(VENV)/bin/jupyter lab --config=examples/jupyter_server_config.py \
+		--ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
+
+lint: venv
+	$(VENV)/bin/ruff check $(PY_LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(PY_LINT_PATHS)
+	$(VENV)/bin/mypy jupyterlab_jobs
+	npm run --silent lint:check
+
+jest: venv
+	npm test
+
+# pytest's exit code 5 means "no tests collected": a failure here.
+pytest: venv build
+	$(PY) -m pytest tests || { rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$rc; }
+
+# Browser tests live in ui-tests/ with their own pytest.ini (so that pyproject.toml's
+# pytest-jupyter plugin, whose autouse fixtures clash with Playwright's sync API, is not
+# loaded there) or with their own package.json (Galata).
+ui-test: venv build chromium
+	@if [ -d ui-tests ] && find ui-tests -name node_modules -prune -o -name 'test_*.py' -print \
+			| grep -q .; then \
+		cd ui-tests && ../$(PY) -m pytest || { rc=$$?; \
+			if [ $$rc -eq 5 ]; then echo "ui-tests: no tests collected" >&2; fi; exit $$rc; }; \
+	elif [ -f ui-tests/package.json ]; then \
+		cd ui-tests && npm ci && $(WITH_VENV) npm test; \
+	else \
+		echo "ui-tests: none yet"; \
+	fi
+
+test: chromium venv build
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory jest
+	$(MAKE) --no-print-directory pytest
+	$(MAKE) --no-print-directory ui-test
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q chromium </dev/null; \
+	fi
+
+bench: venv
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) $(STAMPS) node_modules lib tsconfig.tsbuildinfo .eslintcache coverage \
+		jupyterlab_jobs/labextension dist build .pytest_cache .mypy_cache .ruff_cache
