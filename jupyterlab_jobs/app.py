@@ -8,7 +8,7 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, List, Type, Unicode, default
+from traitlets import Dict, Float, Int, List, Type, Unicode, default
 
 from .backends.base import Backend
 from .backends.local import LocalBackend
@@ -61,23 +61,27 @@ class JobsApp(ExtensionApp):
         help="A finished job's record is deleted this long after it finished (0: keep).",
     ).tag(config=True)
 
-    groups = List(
+    groups: List[dict[str, Any]] = List(
+        Dict(),
         help="Catalog groups: [{name, display_name, instance_types: [...], images: [...], "
         "datasets: [...], users: [...]}]. `users` ('*' for everyone) adds members for the "
         "static groups provider.",
     ).tag(config=True)
 
-    instance_types = List(
+    instance_types: List[dict[str, Any]] = List(
+        Dict(),
         help="Catalog instance types: [{name, display_name, description, cpu, memory "
         "('2Gi'), gpu, node_selector, tolerations}].",
     ).tag(config=True)
 
-    images = List(
+    images: List[dict[str, Any]] = List(
+        Dict(),
         help="Catalog images: [{name, display_name, description, prefix (local: a venv or "
         "conda prefix put first on PATH), container_image, gpu_container_image, pull_secret}].",
     ).tag(config=True)
 
-    datasets = List(
+    datasets: List[dict[str, Any]] = List(
+        Dict(),
         help="Catalog datasets: [{name, display_name, description, path (local), pvc, "
         "host_path}]. A group lists the datasets its jobs see at <home>/datasets/<name>.",
     ).tag(config=True)

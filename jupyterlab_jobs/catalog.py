@@ -135,8 +135,8 @@ class Catalog(BaseModel):
     @model_validator(mode="after")
     def _check_references(self) -> Catalog:
         for kind in ("groups", "instance_types", "images", "datasets"):
-            names = [entry.name for entry in getattr(self, kind)]
-            duplicates = sorted({n for n in names if names.count(n) > 1})
+            entries = [entry.name for entry in getattr(self, kind)]
+            duplicates = sorted({n for n in entries if entries.count(n) > 1})
             if duplicates:
                 raise ValueError(f"{kind}: duplicate names {duplicates}")
         known = {

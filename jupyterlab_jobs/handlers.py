@@ -53,7 +53,9 @@ class JobsHandler(APIHandler):
     def body(self) -> Any:
         raw = self.request.body or b""
         if len(raw) > self.app.max_body_bytes:
-            raise web.HTTPError(413, f"The request body is larger than {self.app.max_body_bytes} bytes")
+            raise web.HTTPError(
+                413, f"The request body is larger than {self.app.max_body_bytes} bytes"
+            )
         try:
             return json.loads(raw.decode("utf-8")) if raw.strip() else {}
         except UnicodeDecodeError:
@@ -114,9 +116,7 @@ class JobsListHandler(JobsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        statuses = [
-            s for raw in self.get_query_arguments("status") for s in raw.split(",") if s
-        ]
+        statuses = [s for raw in self.get_query_arguments("status") for s in raw.split(",") if s]
         jobs, cursor = await self.call(
             self.service.list_jobs,
             self.user,

@@ -53,5 +53,3 @@ def tail_offset(path: Path, lines: int, end: int) -> int:
                 return position + index + 1
             wanted -= count
         return 0
-
-

@@ -29,7 +29,7 @@ def iso(timestamp: float | None) -> str | None:
 
 def human_duration(seconds: float) -> str:
     """``86400`` -> ``24h``, ``90`` -> ``1m30s``, ``2`` -> ``2s``."""
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     parts = []
     for unit, size in (("h", 3600), ("m", 60)):
         if seconds >= size:

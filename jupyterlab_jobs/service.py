@@ -46,9 +46,7 @@ WAITING_MESSAGE = "Waiting to start"
 
 def _no_control_characters(value: str, *, allow_newlines: bool) -> str:
     allowed = "\n\t\r" if allow_newlines else ""
-    if "\x00" in value or any(
-        unicodedata.category(c) == "Cc" and c not in allowed for c in value
-    ):
+    if "\x00" in value or any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
         raise ValueError("must not contain control characters")
     return value
 
@@ -204,7 +202,7 @@ class JobService:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", field="limit")
         if len(q) > MAX_NAME_LENGTH:
             raise InvalidInput(f"q must be at most {MAX_NAME_LENGTH} characters", field="q")
-        return self.store.list(
+        return self.store.page(
             groups,
             user=user if mine else None,
             statuses=sorted(set(statuses)),
@@ -220,9 +218,7 @@ class JobService:
         instance_type = self.catalog.instance_type(job.instance_type)
         image = self.catalog.image(job.image)
         if group is None or instance_type is None or image is None:
-            raise BackendError(
-                "The job's group, instance type or image is no longer configured"
-            )
+            raise BackendError("The job's group, instance type or image is no longer configured")
         datasets = [d for d in map(self.catalog.dataset, group.datasets) if d is not None]
         env = {
             "PRIMEHUB_USER": job.user,
@@ -369,13 +365,18 @@ class JobService:
         if job.is_final:
             raise Conflict(f"Job {job.name!r} already ended ({job.status}); nothing to cancel")
         if job.status == PENDING and self.store.finish(
-            job.id, CANCELLED, message=f"Cancelled by {user}", finished_at=time.time(),
+            job.id,
+            CANCELLED,
+            message=f"Cancelled by {user}",
+            finished_at=time.time(),
             cancel_requested_by=user,
         ):
             self.dispatch()
             return self.get(user, job_id)
         self.store.update(
-            job.id, only_if_status=ACTIVE_STATUSES, cancel_requested_by=user,
+            job.id,
+            only_if_status=ACTIVE_STATUSES,
+            cancel_requested_by=user,
             message=f"Cancelling (requested by {user})",
         )
         job = self.get(user, job_id)
@@ -406,7 +407,11 @@ class JobService:
         exit_code = outcome.exit_code
         if outcome.reason == CANCELLED_REASON or job.cancel_requested_by:
             status = CANCELLED
-            message = f"Cancelled by {job.cancel_requested_by}" if job.cancel_requested_by else "Cancelled"
+            message = (
+                f"Cancelled by {job.cancel_requested_by}"
+                if job.cancel_requested_by
+                else "Cancelled"
+            )
         elif outcome.reason == DEADLINE:
             status = FAILED
             message = f"Exceeded the maximum run time of {human_duration(job.max_runtime_seconds)}"

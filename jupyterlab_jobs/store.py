@@ -143,7 +143,7 @@ class Store:
         row = self._connect().execute(_SELECT + " WHERE id = ?", (job_id,)).fetchone()
         return _row_to_job(row) if row else None
 
-    def list(
+    def page(
         self,
         groups: Iterable[str],
         *,
@@ -157,8 +157,10 @@ class Store:
         before = decode_cursor(cursor) if cursor else None
         db = self._connect()
         scans = []
-        for group, status in itertools.product(sorted(set(groups)), statuses or [None]):
-            clauses, params = ["grp = ?"], [group]
+        status_choices: Sequence[str | None] = statuses or [None]
+        for group, status in itertools.product(sorted(set(groups)), status_choices):
+            clauses: list[str] = ["grp = ?"]
+            params: list[Any] = [group]
             if user is not None:
                 clauses.append("user = ?")
                 params.append(user)

@@ -91,5 +91,3 @@ class BackgroundTasks:
             await asyncio.to_thread(work, *args)
         except Exception:
             self.log.exception("jupyterlab-jobs background work %s failed", work.__name__)
-
-

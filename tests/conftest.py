@@ -104,7 +104,9 @@ class Api:
         parts = ["jupyterlab-jobs", *path.split("/")]
         return await self.fetch(*parts, **kwargs)
 
-    async def call(self, method: str, path: str, body: Any = None, expect: int = 200, **params: Any) -> Any:
+    async def call(
+        self, method: str, path: str, body: Any = None, expect: int = 200, **params: Any
+    ) -> Any:
         response = await self.raw(method, path, body, **params)
         text = response.body.decode()
         assert response.code == expect, f"{method} {path}: {response.code} {text}"
@@ -121,7 +123,9 @@ class Api:
         }
         return await self.call("POST", "jobs", body, expect=expect)  # type: ignore[no-any-return]
 
-    async def wait(self, job_id: str, statuses: set[str] = FINAL, timeout: float = 30) -> dict[str, Any]:
+    async def wait(
+        self, job_id: str, statuses: set[str] = FINAL, timeout: float = 30
+    ) -> dict[str, Any]:
         import asyncio
 
         end = time.monotonic() + timeout
@@ -139,5 +143,3 @@ class Api:
 @pytest.fixture
 def api(jp_fetch: Any, jobs_app: Any) -> Api:
     return Api(jp_fetch)
-
-

@@ -51,9 +51,15 @@ class ServerProcess:
         self.log = (self.root / "server.log").open("wb")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser",
-                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-                "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
+                sys.executable,
+                "-m",
+                "jupyter_server",
+                "--allow-root",
+                "--no-browser",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={self.port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={TOKEN}",
                 f"--ServerApp.root_dir={self.root / 'notebooks'}",
             ],
             env=env,
@@ -78,7 +84,9 @@ class ServerProcess:
         if method == "POST" and data is None:
             data = b""
         request = urllib.request.Request(
-            self.url + path, data=data, method=method,
+            self.url + path,
+            data=data,
+            method=method,
             headers={"Authorization": f"token {TOKEN}"},
         )
         try:

@@ -53,8 +53,16 @@ async def test_killed_by_signal_says_so(api: Any) -> None:
 
 async def test_environment_variables(api: Any) -> None:
     names = [
-        "PRIMEHUB_USER", "PRIMEHUB_GROUP", "JUPYTERHUB_USER", "JOB_ID", "JOB_NAME",
-        "JOB_GROUP", "JOB_USER", "INSTANCE_TYPE", "IMAGE_NAME", "PYTHONUNBUFFERED",
+        "PRIMEHUB_USER",
+        "PRIMEHUB_GROUP",
+        "JUPYTERHUB_USER",
+        "JOB_ID",
+        "JOB_NAME",
+        "JOB_GROUP",
+        "JOB_USER",
+        "INSTANCE_TYPE",
+        "IMAGE_NAME",
+        "PYTHONUNBUFFERED",
     ]
     command = "; ".join(f'echo "{n}=${n}"' for n in names) + '; echo "TOKEN=$JUPYTERHUB_API_TOKEN"'
     job = await api.submit(command, name="env check")
@@ -86,7 +94,7 @@ async def test_image_prefix_comes_first_on_path(api: Any) -> None:
 async def test_temporary_home_persistent_group_dir_and_datasets(api: Any, jobs_app: Any) -> None:
     command = (
         'pwd; echo "$HOME"; echo scratch > scratch.txt; '
-        'echo kept >> research/result.txt; cat datasets/mnist/README; ls'
+        "echo kept >> research/result.txt; cat datasets/mnist/README; ls"
     )
     first = await api.submit(command)
     await api.wait(first["id"])
@@ -286,8 +294,13 @@ async def test_logs_follow_streams_until_the_job_ends(api: Any, jp_fetch: Any) -
         received.append((time.monotonic(), chunk))
 
     response = await jp_fetch(
-        "jupyterlab-jobs", "jobs", job["id"], "logs",
-        params={"follow": "1"}, streaming_callback=on_chunk, request_timeout=30,
+        "jupyterlab-jobs",
+        "jobs",
+        job["id"],
+        "logs",
+        params={"follow": "1"},
+        streaming_callback=on_chunk,
+        request_timeout=30,
     )
     assert response.code == 200
     assert b"".join(c for _, c in received) == b"tick1\ntick2\ntick3\n"

@@ -120,8 +120,13 @@ def test_two_users_share_a_data_dir_and_see_only_their_groups(
     status, body = bob.request(
         "POST",
         "jobs",
-        {"name": "x", "group": "research", "instance_type": "cpu-half", "image": "base",
-         "command": "true"},
+        {
+            "name": "x",
+            "group": "research",
+            "instance_type": "cpu-half",
+            "image": "base",
+            "command": "true",
+        },
     )
     assert status == 403 and "not a member" in body["message"]
     assert {j["id"] for j in bob.call("GET", "jobs")["jobs"]} == bob_sees

@@ -80,9 +80,7 @@ class LocalBackend(Backend):
         help="After SIGTERM (cancel, deadline), seconds a job has to exit before SIGKILL.",
     ).tag(config=True)
 
-    shell = Unicode("/bin/bash", help="Shell that runs the job's command with -c.").tag(
-        config=True
-    )
+    shell = Unicode("/bin/bash", help="Shell that runs the job's command with -c.").tag(config=True)
 
     python = Unicode(
         sys.executable,
@@ -95,9 +93,9 @@ class LocalBackend(Backend):
         help="Server environment variables passed to jobs (others, such as tokens, are not).",
     ).tag(config=True)
 
-    extra_env = Dict(
-        value_trait=Unicode(), help="Environment variables added to every job."
-    ).tag(config=True)
+    extra_env = Dict(value_trait=Unicode(), help="Environment variables added to every job.").tag(
+        config=True
+    )
 
     launch_timeout_seconds = Float(
         60.0,
@@ -115,7 +113,11 @@ class LocalBackend(Backend):
         return Path(self.data_dir) / "notify"
 
     def dataset_path(self, name: str, path: str) -> Path:
-        return Path(path) if path else Path(self.datasets_root or Path(self.data_dir) / "datasets") / name
+        return (
+            Path(path)
+            if path
+            else Path(self.datasets_root or Path(self.data_dir) / "datasets") / name
+        )
 
     # -- policy ------------------------------------------------------------------------
     def validate(self, spec: JobSpec) -> str | None:
@@ -130,9 +132,7 @@ class LocalBackend(Backend):
 
     def capacity_problem(self, spec: JobSpec, active: list[Job]) -> str | None:
         if len(active) >= self.max_concurrent_jobs:
-            return (
-                f"Insufficient capacity: {len(active)}/{self.max_concurrent_jobs} jobs running"
-            )
+            return f"Insufficient capacity: {len(active)}/{self.max_concurrent_jobs} jobs running"
         used = sum(job.cpu for job in active)
         if used + spec.job.cpu > self.cpu_capacity + 1e-9:
             return (
@@ -216,8 +216,13 @@ class LocalBackend(Backend):
             claimed = json.loads(job.backend_state or "{}").get("claimed_at", job.created_at)
             if time.time() - claimed < self.launch_timeout_seconds:
                 return None
-            return Outcome(VANISHED, None, None, time.time(), "The job never started: the "
-                           "server stopped while preparing it. Rerun it.")
+            return Outcome(
+                VANISHED,
+                None,
+                None,
+                time.time(),
+                "The job never started: the server stopped while preparing it. Rerun it.",
+            )
         if _process_alive(state["supervisor_pid"], state["supervisor_start"]):
             return None
         # The supervisor died without a result (machine restart, SIGKILL): kill what is left.
