@@ -125,7 +125,7 @@ def test_compare_and_set_lets_exactly_one_thread_claim(store: Store) -> None:
     for thread in threads:
         thread.join()
     assert sorted(wins) == [False] * 7 + [True]
-    assert not store.finish("job00001", SUCCEEDED) is False
+    assert store.finish("job00001", SUCCEEDED) is True
     assert store.finish("job00001", FAILED) is False, "final statuses never change"
     job = store.get("job00001")
     assert job is not None and job.status == SUCCEEDED
