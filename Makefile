@@ -18,6 +18,7 @@ PY_LINT_PATHS := $(wildcard jupyterlab_jobs tests benchmarks)
 FRONTEND_SOURCES := $(shell find src style -type f 2>/dev/null) \
 	package.json package-lock.json tsconfig.json
 CHROMIUM := /usr/bin/chromium
+LABEXT_LINK := $(VENV)/share/jupyter/labextensions/jupyterlab-jobs
 
 .PHONY: help venv build run lint jest pytest ui-test test bench chromium clean
 
@@ -41,13 +42,16 @@ $(STAMPS)/npm: package.json package-lock.json
 $(STAMPS)/venv: pyproject.toml $(STAMPS)/npm
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	# Unlink the develop link first: reinstalling would delete and rewrite the files of
+	# the old install through it, i.e. in jupyterlab_jobs/labextension.
+	if [ -L $(LABEXT_LINK) ]; then rm $(LABEXT_LINK); fi
 	# The editable install builds the labextension (hatch-jupyter-builder).
 	$(PY) -m pip install --quiet -e ".[test]"
 	# Link the source tree's labextension into the venv, so `make build` takes effect
 	# (`jupyter labextension develop` is deprecated in favour of this command).
 	$(VENV)/bin/jupyter-builder develop --overwrite .
-	$(VENV)/bin/jupyter labextension list 2>&1 | tee /dev/stderr \
-		| grep -Eq 'jupyterlab-jobs v[^ ]+ .*enabled.*OK'
+	extensions="$$($(VENV)/bin/jupyter labextension list 2>&1)"; echo "$$extensions"; \
+		grep -Eq 'jupyterlab-jobs v[^ ]+ .*enabled.*OK' <<<"$$extensions"
 	@mkdir -p $(STAMPS) && touch $@
 
 build: $(STAMPS)/build
