@@ -21,7 +21,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .backends.base import CANCELLED as CANCELLED_REASON
-from .backends.base import DEADLINE, EXITED, OUT_OF_MEMORY, Backend, BackendError, JobSpec, Outcome
+from .backends.base import (
+    DEADLINE,
+    EXITED,
+    OUT_OF_MEMORY,
+    Backend,
+    BackendError,
+    JobSpec,
+    Outcome,
+    Progress,
+)
 from .catalog import Catalog
 from .errors import Conflict, Forbidden, InvalidInput, LogsGone, NotFound
 from .models import (
@@ -30,7 +39,6 @@ from .models import (
     FAILED,
     PENDING,
     PREPARING,
-    RUNNING,
     STATUSES,
     SUCCEEDED,
     Job,
@@ -315,7 +323,7 @@ class JobService:
     def _start_next(self) -> bool:
         """Claim and start the oldest pending job; False when none can start now."""
         with self.store.transaction() as db:
-            pending = self.store.with_status([PENDING], limit=1)
+            pending = self.store.queued(limit=1)
             if not pending:
                 return False
             job = pending[0]
@@ -349,8 +357,8 @@ class JobService:
         self.store.update(
             job.id,
             only_if_status=[PREPARING],
-            status=RUNNING,
-            message="",
+            status=started.status,
+            message=started.message,
             started_at=started.started_at,
             backend_state=started.backend_state,
         )
@@ -364,9 +372,8 @@ class JobService:
         job = self.get(user, job_id)
         if job.is_final:
             raise Conflict(f"Job {job.name!r} already ended ({job.status}); nothing to cancel")
-        if job.status == PENDING and self.store.finish(
+        if self.store.cancel_queued(
             job.id,
-            CANCELLED,
             message=f"Cancelled by {user}",
             finished_at=time.time(),
             cancel_requested_by=user,
@@ -375,7 +382,7 @@ class JobService:
             return self.get(user, job_id)
         self.store.update(
             job.id,
-            only_if_status=ACTIVE_STATUSES,
+            only_if_status=(PENDING, *ACTIVE_STATUSES),
             cancel_requested_by=user,
             message=f"Cancelling (requested by {user})",
         )
@@ -387,10 +394,19 @@ class JobService:
     def refresh(self, job_id: str) -> None:
         """Ask the backend whether an active job ended, and record how."""
         job = self.store.get(job_id)
-        if job is None or job.status not in ACTIVE_STATUSES:
+        if job is None or job.is_final or not job.backend_state:
             return
         outcome = self.backend.poll(job)
-        if outcome is not None:
+        if isinstance(outcome, Progress):
+            if (outcome.status, outcome.message) != (job.status, job.message):
+                self.store.update(
+                    job.id,
+                    only_if_status=(PENDING, *ACTIVE_STATUSES),
+                    status=outcome.status,
+                    message=outcome.message,
+                    started_at=outcome.started_at or job.started_at,
+                )
+        elif outcome is not None:
             self._finish(job, outcome)
             self.dispatch()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput
-from .models import ACTIVE_STATUSES, FINAL_STATUSES, PENDING, Job
+from .models import ACTIVE_STATUSES, CANCELLED, FINAL_STATUSES, PENDING, Job
 
 SCHEMA_VERSION = 1
 
@@ -181,15 +181,17 @@ class Store:
         next_cursor = encode_cursor(page[-1].seq) if len(merged) > limit else None
         return page, next_cursor
 
-    def with_status(self, statuses: Sequence[str], limit: int = -1) -> list[Job]:
-        """Jobs in any of ``statuses``, oldest first (the queue's order)."""
-        marks = ", ".join("?" for _ in statuses)
-        sql = f"{_SELECT} WHERE status IN ({marks}) ORDER BY seq LIMIT ?"
-        rows = self._connect().execute(sql, (*statuses, limit))
-        return [_row_to_job(r) for r in rows]
+    def queued(self, limit: int = -1) -> list[Job]:
+        """Pending jobs not yet handed to the backend, oldest first (the queue)."""
+        sql = f"{_SELECT} WHERE status = ? AND backend_state = '' ORDER BY seq LIMIT ?"
+        return [_row_to_job(r) for r in self._connect().execute(sql, (PENDING, limit))]
 
     def active(self) -> list[Job]:
-        return self.with_status(ACTIVE_STATUSES)
+        """Jobs handed to the backend that have not ended (they hold capacity)."""
+        sql = (
+            f"{_SELECT} WHERE status IN (?, ?) OR (status = ? AND backend_state != '') ORDER BY seq"
+        )
+        return [_row_to_job(r) for r in self._connect().execute(sql, (*ACTIVE_STATUSES, PENDING))]
 
     def finished_before(self, timestamp: float, *, logs_available: bool | None = None) -> list[Job]:
         sql = f"{_SELECT} WHERE finished_at IS NOT NULL AND finished_at < ?"
@@ -247,6 +249,15 @@ class Store:
             raise ValueError(f"{status} is not a final status")
         active = (PENDING, *ACTIVE_STATUSES)
         return self.update(job_id, only_if_status=active, status=status, **fields)
+
+    def cancel_queued(self, job_id: str, **fields: Any) -> bool:
+        """Cancel a job still in the queue (never handed to the backend); False otherwise."""
+        sets = ", ".join(f"{_COLUMNS[name]} = ?" for name in fields)
+        sql = (
+            f"UPDATE jobs SET status = ?, {sets} WHERE id = ? AND status = ? AND backend_state = ''"
+        )
+        params = (CANCELLED, *fields.values(), job_id, PENDING)
+        return self._connect().execute(sql, params).rowcount == 1
 
     def delete(self, job_ids: Sequence[str]) -> None:
         with self.transaction() as db:

@@ -11,7 +11,7 @@ from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..catalog import Dataset, Image, InstanceType
-from ..models import Job
+from ..models import RUNNING, Job
 
 # Reasons a backend reports a job ended; the service turns them into statuses and messages.
 EXITED = "exited"
@@ -38,8 +38,23 @@ class JobSpec:
 
 @dataclasses.dataclass
 class Started:
-    started_at: float
+    """What ``start`` reports: the job's status now (Running locally; Pending or Preparing
+    on a cluster that still schedules it), when it started running, and the backend's own
+    handle for the job, kept by the service in ``Job.backend_state``."""
+
     backend_state: str
+    status: str = RUNNING
+    started_at: float | None = None
+    message: str = ""
+
+
+@dataclasses.dataclass
+class Progress:
+    """A job that has not ended but changed: Pending -> Preparing -> Running."""
+
+    status: str
+    message: str = ""
+    started_at: float | None = None
 
 
 @dataclasses.dataclass
@@ -85,8 +100,8 @@ class Backend(LoggingConfigurable):
         """Ask the job to stop: graceful first, then forced after the grace period."""
         raise NotImplementedError
 
-    def poll(self, job: Job) -> Outcome | None:
-        """The outcome of a job that ended, or None while it still runs."""
+    def poll(self, job: Job) -> Outcome | Progress | None:
+        """How a job ended (Outcome), a change of a running job (Progress), or None."""
         raise NotImplementedError
 
     def remove(self, job: Job) -> None:

@@ -196,8 +196,8 @@ class LocalBackend(Backend):
             raise BackendError(f"Could not start the job: {detail.strip()[-500:]}")
         state = _read_json(directory / "state.json") or {}
         return Started(
-            started_at=float(state.get("started_at", time.time())),
             backend_state=json.dumps({"cpus": cpus, **state}),
+            started_at=float(state.get("started_at", time.time())),
         )
 
     def cancel(self, job: Job) -> None:
