@@ -68,7 +68,7 @@ class JobsHandler(APIHandler):
         if raw in (None, ""):
             return default
         assert raw is not None
-        if not raw.isdigit() or len(raw) > 15 or int(raw) < minimum:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 15 or int(raw) < minimum:
             raise JobsHTTPError(InvalidInput(f"{name} must be an integer >= {minimum}", field=name))
         return int(raw)
 
@@ -81,22 +81,17 @@ class JobsHandler(APIHandler):
         raise JobsHTTPError(InvalidInput(f"{name} must be true or false", field=name))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """jupyter_server's JSON error body, plus ``field`` for invalid input."""
+        """jupyter_server's JSON error body; the service's message verbatim, plus ``field``."""
         exc_info = kwargs.get("exc_info")
         error = exc_info[1] if exc_info else None
-        if isinstance(error, JobsHTTPError) and isinstance(error.jobs_error, InvalidInput):
-            self.set_header("Content-Type", "application/json")
-            self.finish(
-                json.dumps(
-                    {
-                        "message": error.log_message,
-                        "reason": error.reason,
-                        "field": error.jobs_error.field,
-                    }
-                )
-            )
+        if not isinstance(error, JobsHTTPError):
+            super().write_error(status_code, **kwargs)
             return
-        super().write_error(status_code, **kwargs)
+        reply: dict[str, Any] = {"message": error.jobs_error.message, "reason": error.reason}
+        if isinstance(error.jobs_error, InvalidInput):
+            reply["field"] = error.jobs_error.field
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(reply))
 
 
 class JobsHTTPError(web.HTTPError):

@@ -74,7 +74,12 @@ def encode_cursor(seq: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    if not cursor.startswith("s") or not cursor[1:].isdigit() or len(cursor) > 20:
+    digits = cursor[1:]
+    if (
+        not cursor.startswith("s")
+        or not (digits.isascii() and digits.isdigit())
+        or len(digits) > 18
+    ):
         raise InvalidInput("cursor is not one this server returned", field="cursor")
     return int(cursor[1:])
 
