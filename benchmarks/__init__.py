@@ -1,0 +1,1 @@
+"""Benchmarks of jupyterlab-jobs against a real Jupyter server: run ``python -m benchmarks``."""
