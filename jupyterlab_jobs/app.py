@@ -149,6 +149,8 @@ class JobsApp(ExtensionApp):
             max_runtime_seconds=self.max_runtime_seconds,
             log_retention_seconds=self.log_retention_seconds,
             record_retention_seconds=self.record_retention_seconds,
+            notebook_root=Path(self.serverapp.root_dir) if self.serverapp else None,
+            snapshots_dir=data_dir / "notebooks",
             log=self.log,
         )
         self.tasks = BackgroundTasks(

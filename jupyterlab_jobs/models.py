@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import time
 from typing import Any
 
@@ -65,6 +66,9 @@ class Job:
     cpu: float = 1.0
     cancel_requested_by: str | None = None
     backend_state: str = ""
+    notebook: str | None = None
+    parameters: str | None = None  # JSON object, as text
+    output_path: str | None = None
     seq: int = 0
 
     @property
@@ -100,4 +104,7 @@ class Job:
             "exit_code": self.exit_code,
             "logs_available": self.logs_available,
             "rerun_of": self.rerun_of,
+            "notebook": self.notebook,
+            "parameters": json.loads(self.parameters) if self.parameters else None,
+            "output_path": self.output_path,
         }

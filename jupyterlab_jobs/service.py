@@ -9,8 +9,11 @@ group is reported as unknown (never revealed).
 from __future__ import annotations
 
 import json
+import keyword
 import logging
 import secrets
+import shlex
+import shutil
 import threading
 import time
 import unicodedata
@@ -18,7 +21,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from .backends.base import CANCELLED as CANCELLED_REASON
 from .backends.base import (
@@ -49,6 +58,9 @@ from .store import Store
 MAX_NAME_LENGTH = 200
 MAX_COMMAND_LENGTH = 64 * 1024
 MAX_PAGE_SIZE = 200
+MAX_PARAMETERS_BYTES = 64 * 1024
+MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024
+NOTEBOOK_RUNNER = Path(__file__).with_name("run_notebook.py")
 WAITING_MESSAGE = "Waiting to start"
 
 
@@ -60,7 +72,11 @@ def _no_control_characters(value: str, *, allow_newlines: bool) -> str:
 
 
 class JobRequest(BaseModel):
-    """The body of POST jobs. Unknown fields and wrong types are rejected."""
+    """The body of POST jobs. Unknown fields and wrong types are rejected.
+
+    A job runs either ``command`` or, for a notebook job, ``notebook`` (a path under the
+    Jupyter root directory) with optional ``parameters``.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
@@ -68,17 +84,42 @@ class JobRequest(BaseModel):
     group: str = Field(min_length=1, max_length=200)
     instance_type: str = Field(min_length=1, max_length=200)
     image: str = Field(min_length=1, max_length=200)
-    command: str = Field(min_length=1, max_length=MAX_COMMAND_LENGTH)
+    command: str = Field(default="", max_length=MAX_COMMAND_LENGTH)
+    notebook: str | None = Field(default=None, min_length=1, max_length=1024)
+    parameters: dict[str, Any] | None = None
 
-    @field_validator("name", "group", "instance_type", "image")
+    @field_validator("name", "group", "instance_type", "image", "notebook")
     @classmethod
-    def _single_line(cls, value: str) -> str:
-        return _no_control_characters(value, allow_newlines=False)
+    def _single_line(cls, value: str | None) -> str | None:
+        return None if value is None else _no_control_characters(value, allow_newlines=False)
 
     @field_validator("command")
     @classmethod
     def _command_text(cls, value: str) -> str:
         return _no_control_characters(value, allow_newlines=True)
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters_are_names(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        for name in value:
+            if not name.isidentifier() or keyword.iskeyword(name):
+                raise ValueError(f"{name[:50]!r} is not a valid Python variable name")
+        if len(json.dumps(value)) > MAX_PARAMETERS_BYTES:
+            raise ValueError(f"must be at most {MAX_PARAMETERS_BYTES} bytes as JSON")
+        return value
+
+    def check_kind(self) -> None:
+        """A job runs a command or a notebook: exactly one of them."""
+        if self.notebook is None and "command" not in self.model_fields_set:
+            raise InvalidInput("command is required", field="command")
+        if self.notebook is None and not self.command:
+            raise InvalidInput("command must not be empty", field="command")
+        if self.notebook is not None and self.command:
+            raise InvalidInput("give either a command or a notebook, not both", field="notebook")
+        if self.notebook is None and self.parameters is not None:
+            raise InvalidInput("parameters are only for notebook jobs", field="parameters")
 
 
 def _describe(error: ValidationError) -> InvalidInput:
@@ -95,7 +136,9 @@ def _describe(error: ValidationError) -> InvalidInput:
         text = f"{field} must not be empty"
     elif kind == "string_too_long":
         text = f"{field} must be at most {context.get('max_length')} characters"
-    elif kind in ("string_type", "model_type", "dict_type"):
+    elif kind == "dict_type":
+        text = f"{field} must be a JSON object"
+    elif kind in ("string_type", "model_type"):
         text = f"{field} must be a string" if field else "the body must be a JSON object"
     else:
         text = f"{field}: {first['msg']}" if field else first["msg"]
@@ -116,9 +159,13 @@ class JobService:
         log_retention_seconds: int = 7 * 86400,
         record_retention_seconds: int = 0,
         groups_cache_seconds: float = 30.0,
+        notebook_root: Path | None = None,
+        snapshots_dir: Path | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         self.store = store
+        self.notebook_root = notebook_root
+        self.snapshots_dir = snapshots_dir or store.path.parent / "notebooks"
         self.catalog = catalog
         self.backend = backend
         self._groups_for = groups_for
@@ -240,7 +287,15 @@ class JobService:
             "IMAGE_NAME": job.image,
             "PYTHONUNBUFFERED": "1",
         }
-        return JobSpec(job, instance_type, image, datasets, env)
+        files: dict[str, Path] = {}
+        if job.notebook:
+            snapshot = self._snapshot_of(job)
+            files = {
+                snapshot.name: snapshot,
+                "parameters.json": snapshot.with_name("parameters.json"),
+                NOTEBOOK_RUNNER.name: NOTEBOOK_RUNNER,
+            }
+        return JobSpec(job, instance_type, image, datasets, env, files)
 
     def _check_choices(self, user: str, request: JobRequest) -> None:
         group = self.catalog.group(request.group)
@@ -261,11 +316,12 @@ class JobService:
                 field="image",
             )
 
-    def create(self, user: str, body: Any, *, rerun_of: str | None = None) -> Job:
+    def create(self, user: str, body: Any, *, rerun: Job | None = None) -> Job:
         try:
             request = JobRequest.model_validate(body)
         except ValidationError as error:
             raise _describe(error) from None
+        request.check_kind()
         self._check_choices(user, request)
         instance_type = self.catalog.instance_type(request.instance_type)
         assert instance_type is not None  # checked against the group above
@@ -278,10 +334,13 @@ class JobService:
             image=request.image,
             command=request.command,
             message=WAITING_MESSAGE,
-            rerun_of=rerun_of,
+            rerun_of=rerun.id if rerun else None,
             max_runtime_seconds=self.max_runtime_seconds,
             cpu=instance_type.cpu,
         )
+        if request.notebook is not None:
+            content = self._snapshot_of(rerun).read_bytes() if rerun else None
+            self._prepare_notebook_job(job, request, content)
         problem = self.backend.validate(self._spec(job))
         if problem:
             raise InvalidInput(problem, field="instance_type")
@@ -292,14 +351,85 @@ class JobService:
 
     def rerun(self, user: str, job_id: str) -> Job:
         old = self.get(user, job_id)
-        body = {
+        body: dict[str, Any] = {
             "name": old.name,
             "group": old.group,
             "instance_type": old.instance_type,
             "image": old.image,
-            "command": old.command,
         }
-        return self.create(user, body, rerun_of=old.id)
+        if old.notebook:
+            if not self._snapshot_of(old).is_file():
+                raise Conflict(
+                    "The notebook snapshot of this job is gone; submit the notebook again"
+                )
+            body.update(notebook=old.notebook, parameters=json.loads(old.parameters or "{}"))
+        else:
+            body["command"] = old.command
+        return self.create(user, body, rerun=old)
+
+    # -- notebook jobs -----------------------------------------------------------------
+    def _snapshot_of(self, job: Job) -> Path:
+        return self.snapshots_dir / job.id / Path(job.notebook or "notebook.ipynb").name
+
+    def _read_notebook(self, notebook: str) -> bytes:
+        """The bytes of a notebook under the Jupyter root, checked to be a notebook."""
+        import nbformat
+
+        if self.notebook_root is None:
+            raise InvalidInput("This server has no notebook directory", field="notebook")
+        root = self.notebook_root.resolve()
+        path = (root / notebook.lstrip("/")).resolve()
+        if not path.is_relative_to(root):
+            raise InvalidInput(
+                "notebook must be inside the Jupyter root directory", field="notebook"
+            )
+        if path.suffix != ".ipynb":
+            raise InvalidInput("notebook must be a .ipynb file", field="notebook")
+        if not path.is_file():
+            raise InvalidInput(f"No notebook at {notebook!r}", field="notebook")
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            raise InvalidInput(
+                f"notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB", field="notebook"
+            )
+        content = path.read_bytes()
+        try:
+            nbformat.reads(content.decode("utf-8"), as_version=4)  # type: ignore[no-untyped-call]
+        except Exception as error:
+            problem = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+            raise InvalidInput(
+                f"{notebook!r} is not a valid notebook: {problem}", field="notebook"
+            ) from None
+        return content
+
+    def _prepare_notebook_job(self, job: Job, request: JobRequest, content: bytes | None) -> None:
+        """Snapshot the notebook now (later edits do not change the run) and set the
+        command that runs it with papermill, writing the output to the group directory."""
+        assert request.notebook is not None
+        job.notebook = request.notebook
+        job.parameters = json.dumps(request.parameters or {})
+        if content is None:
+            content = self._read_notebook(request.notebook)
+        snapshot = self._snapshot_of(job)
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.write_bytes(content)
+        snapshot.with_name("parameters.json").write_text(job.parameters, encoding="utf-8")
+        output = f"{job.group}/notebook-runs/{snapshot.stem}-{job.id}.ipynb"
+        job.command = shlex.join(
+            [
+                "python",
+                f".job/{NOTEBOOK_RUNNER.name}",
+                f".job/{snapshot.name}",
+                output,
+                ".job/parameters.json",
+            ]
+        )
+        job.output_path = output
+        group_dir = self.backend.group_dir(job.group)
+        if group_dir is not None:
+            seen = (group_dir / "notebook-runs" / Path(output).name).resolve()
+            root = self.notebook_root.resolve() if self.notebook_root else None
+            is_inside = root is not None and seen.is_relative_to(root)
+            job.output_path = str(seen.relative_to(root)) if root and is_inside else str(seen)
 
     # -- the queue ---------------------------------------------------------------------
     def dispatch(self) -> None:
@@ -483,6 +613,7 @@ class JobService:
             old = self.store.finished_before(now - self.record_retention_seconds)
             for job in old:
                 self.backend.remove(job)
+                shutil.rmtree(self.snapshots_dir / job.id, ignore_errors=True)
             self.store.delete([job.id for job in old])
             removed = len(old)
         return len(expired_logs), removed

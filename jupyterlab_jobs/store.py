@@ -21,7 +21,7 @@ from typing import Any
 from .errors import InvalidInput
 from .models import ACTIVE_STATUSES, CANCELLED, FINAL_STATUSES, PENDING, Job
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry migrates from version N (its index) to N + 1.
 MIGRATIONS: list[str] = [
@@ -56,6 +56,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX jobs_grp_user_status ON jobs (grp, user, status, seq);
     CREATE INDEX jobs_status ON jobs (status, seq);
     CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+    """,
+    # 2: notebook jobs.
+    """
+    ALTER TABLE jobs ADD COLUMN notebook TEXT;
+    ALTER TABLE jobs ADD COLUMN parameters TEXT;
+    ALTER TABLE jobs ADD COLUMN output_path TEXT;
     """,
 ]
 

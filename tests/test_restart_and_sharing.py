@@ -40,7 +40,11 @@ def submit(server: ServerProcess, command: str, **fields: Any) -> dict[str, Any]
 
 def test_jobs_survive_a_killed_server(servers: list[ServerProcess], tmp_path: Path) -> None:
     first = start(servers, tmp_path, "first")
-    long = submit(first, "echo begin; sleep 8; echo end", name="long")
+    long = submit(
+        first,
+        "echo begin; while [ ! -f research/release ]; do sleep 0.05; done; echo end",
+        name="long",
+    )
     short = submit(first, "echo short; sleep 1; exit 7", name="short")
     first.wait(long["id"], {"Running"})
     first.wait(short["id"], {"Running"})
@@ -61,6 +65,7 @@ def test_jobs_survive_a_killed_server(servers: list[ServerProcess], tmp_path: Pa
     assert finished - time.timezone <= killed_at + 1.5, "finished_at is when it really ended"
 
     assert second.call("GET", f"jobs/{long['id']}")["status"] == "Running"
+    (data_dir / "projects" / "research" / "release").touch()
     done = second.wait(long["id"], FINAL, timeout=15)
     assert done["status"] == "Succeeded" and done["exit_code"] == 0
     assert second.call("GET", f"jobs/{long['id']}/logs") == "begin\nend\n"

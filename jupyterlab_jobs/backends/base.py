@@ -34,6 +34,9 @@ class JobSpec:
     image: Image
     datasets: list[Dataset]
     env: dict[str, str]
+    # Files placed in the job's working directory under `.job/` before it starts
+    # (name -> file on the server), e.g. a notebook snapshot and its parameters.
+    files: dict[str, Path] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -84,6 +87,10 @@ class Backend(LoggingConfigurable):
     def log_path(self, job: Job) -> Path:
         """Where the job's combined output is (or is copied to when the job ends)."""
         return self.job_dir(job) / "output.log"
+
+    def group_dir(self, group: str) -> Path | None:
+        """Where the server itself sees the group's persistent directory, if it can."""
+        return None
 
     def validate(self, spec: JobSpec) -> str | None:
         """A reason this job could never run here, or None."""

@@ -112,6 +112,9 @@ class LocalBackend(Backend):
     def notify_dir(self) -> Path:
         return Path(self.data_dir) / "notify"
 
+    def group_dir(self, group: str) -> Path:
+        return self.projects / group
+
     def dataset_path(self, name: str, path: str) -> Path:
         return (
             Path(path)
@@ -167,6 +170,7 @@ class LocalBackend(Backend):
             env["PATH"] = f"{Path(spec.image.prefix) / 'bin'}:{env.get('PATH', os.defpath)}"
         env.update(spec.env)
         env["HOME"] = str(home)
+        env["TERMINATION_MESSAGE_PATH"] = str(directory / "termination-message")
         cpus = self._pick_cpus(spec.instance_type.cpu_slots, active)
         run_spec = {
             "job_id": job.id,
@@ -175,6 +179,7 @@ class LocalBackend(Backend):
             "env": env,
             "home": str(home),
             "links": links,
+            "files": {f".job/{name}": str(source) for name, source in spec.files.items()},
             "cpus": cpus,
             "memory_bytes": spec.instance_type.memory_bytes,
             "max_runtime_seconds": job.max_runtime_seconds,
@@ -210,7 +215,7 @@ class LocalBackend(Backend):
         directory = self.job_dir(job)
         result = _read_json(directory / "result.json")
         if result is not None:
-            return self._outcome(result)
+            return self._outcome(result, directory)
         state = _read_json(directory / "state.json")
         if state is None:
             claimed = json.loads(job.backend_state or "{}").get("claimed_at", job.created_at)
@@ -228,7 +233,7 @@ class LocalBackend(Backend):
         # The supervisor died without a result (machine restart, SIGKILL): kill what is left.
         result = _read_json(directory / "result.json")
         if result is not None:
-            return self._outcome(result)
+            return self._outcome(result, directory)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(state["job_pid"], signal.SIGKILL)
         shutil.rmtree(directory / "home", ignore_errors=True)
@@ -241,10 +246,14 @@ class LocalBackend(Backend):
         )
 
     @staticmethod
-    def _outcome(result: dict[str, Any]) -> Outcome:
+    def _outcome(result: dict[str, Any], directory: Path) -> Outcome:
+        """The supervisor's result, with the job's own termination message if it wrote one."""
         message = ""
         if result.get("signal"):
             message = f"Killed by signal {result['signal']}"
+        with contextlib.suppress(OSError):
+            reported = (directory / "termination-message").read_text(errors="replace")
+            message = reported.strip()[:1000] or message
         if result["reason"] == "memory":
             message = f"Out of memory: the job used {int(result['detail']) / 2**20:.0f} MiB"
         return Outcome(

@@ -127,6 +127,10 @@ class Supervisor:
             path = os.path.join(home, link)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             os.symlink(target, path)
+        for name, source in self.spec.get("files", {}).items():
+            path = os.path.join(home, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            shutil.copyfile(source, path)
         return home
 
     def limit_child(self) -> None:
