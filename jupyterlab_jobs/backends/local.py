@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +26,8 @@ from . import supervisor
 from .base import VANISHED, Backend, BackendError, JobSpec, Outcome, Started
 
 SUPERVISOR = Path(supervisor.__file__)
+# sockaddr_un holds 108 bytes; leave room for "/<pid>-<n>.sock".
+MAX_SOCKET_DIR_LENGTH = 80
 
 
 def _process_alive(pid: int, start_time: str) -> bool:
@@ -110,7 +114,16 @@ class LocalBackend(Backend):
 
     @property
     def notify_dir(self) -> Path:
-        return Path(self.data_dir) / "notify"
+        """Where servers listen for the supervisors' datagrams.
+
+        Unix socket paths are limited to about 100 bytes: under a deep ``data_dir`` the
+        sockets go to a directory in /tmp named after it, the same for every server.
+        """
+        directory = Path(self.data_dir) / "notify"
+        if len(str(directory)) <= MAX_SOCKET_DIR_LENGTH:
+            return directory
+        digest = hashlib.sha256(str(Path(self.data_dir).resolve()).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"jupyterlab-jobs-{os.getuid()}-{digest}"
 
     def group_dir(self, group: str) -> Path:
         return self.projects / group
@@ -270,9 +283,9 @@ class LocalBackend(Backend):
     # -- change notifications ----------------------------------------------------------
     async def watch(self, on_change: Callable[[str], None]) -> None:
         """Receive the supervisors' datagrams on ``<data_dir>/notify/<pid>.sock``."""
-        self.notify_dir.mkdir(parents=True, exist_ok=True)
+        self.notify_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._remove_stale_sockets()
-        path = self.notify_dir / f"{os.getpid()}-{id(self)}.sock"
+        path = self.notify_dir / f"{os.getpid()}-{id(self) % 10**6}.sock"
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         loop = asyncio.get_running_loop()
