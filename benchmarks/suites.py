@@ -138,7 +138,15 @@ def bench_latency(settings: Settings) -> Result:
         post_round_trip_ms=summary(post_ms),
         post_response_already_running=f"{said_running}/{samples}",
     )
-    result.details["breakdown"] = _create_breakdown(settings)
+    breakdown = result.details["breakdown"] = _create_breakdown(settings)
+    result.reference(
+        "supervisor launch alone (backend.start, timed in-process), median",
+        breakdown["backend_start_ms (supervisor launch)"]["median"],
+        "ms",
+    )
+    result.reference(
+        "bare `python -I -S -c pass`, median", breakdown["python_startup_floor_ms"]["median"], "ms"
+    )
     return result
 
 
@@ -342,6 +350,9 @@ def bench_listing(settings: Settings) -> Result:
         client.close()
         direct = _direct_listing(server, queries, last_cursor, samples)
         result.reference("HTTP GET options (floor), p95", http_ms[floor_label]["p95"], "ms")
+        for label, cpu in server_cpu_ms.items():
+            short = "GET options" if label == floor_label else f"GET jobs, {label}"
+            result.reference(f"server CPU per request, {short}", cpu, "ms")
         for label, stats in direct.items():
             if label.startswith("list_jobs "):
                 result.reference(f"JobService.{label}, p95", stats["p95"], "ms")
@@ -454,6 +465,13 @@ def bench_throughput(settings: Settings) -> Result:
             else:
                 result.reference(f"jobs/s, {count} jobs, {slots} slots, {label}", rate, "jobs/s")
                 result.goal(f"jobs lost, {label}", lost, "jobs", "==", 0)
+            intervals = run["server_side"].get("start_interval_ms (between consecutive starts)")
+            if intervals:
+                result.reference(
+                    f"time between consecutive job starts, median, {label}",
+                    intervals["median"],
+                    "ms",
+                )
             result.details[label] = run
     result.details.update(jobs=count, slots=slots)
     return result
