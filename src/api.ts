@@ -6,6 +6,241 @@ import { ServerConnection } from '@jupyterlab/services';
  */
 export const API_NAMESPACE = 'jupyterlab-jobs';
 
+/** The statuses of a job, in lifecycle order. */
+export const STATUSES = [
+  'Pending',
+  'Preparing',
+  'Running',
+  'Succeeded',
+  'Failed',
+  'Cancelled'
+] as const;
+
+export type JobStatus = (typeof STATUSES)[number];
+
+/** Statuses after which a job never changes. */
+export const FINAL_STATUSES: ReadonlyArray<JobStatus> = [
+  'Succeeded',
+  'Failed',
+  'Cancelled'
+];
+
+/** Statuses of a job that has not ended yet (it can be cancelled). */
+export const ACTIVE_STATUSES: ReadonlyArray<JobStatus> = [
+  'Pending',
+  'Preparing',
+  'Running'
+];
+
+export function isFinal(status: string): boolean {
+  return (FINAL_STATUSES as ReadonlyArray<string>).includes(status);
+}
+
+/** A job as the REST API returns it (see `openapi.json`, schema `Job`). */
+export interface IJob {
+  id: string;
+  name: string;
+  status: JobStatus;
+  message: string;
+  user: string;
+  group: string;
+  instance_type: string;
+  image: string;
+  command: string;
+  schedule: { id: string; name: string } | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_seconds: number | null;
+  exit_code: number | null;
+  logs_available: boolean;
+  rerun_of: string | null;
+  /** Notebook jobs: the notebook's path relative to the Jupyter root directory. */
+  notebook?: string | null;
+  /** Notebook jobs: the parameters passed to the notebook. */
+  parameters?: Record<string, unknown> | null;
+  /** Notebook jobs: the executed notebook, relative to the Jupyter root (or absolute). */
+  output_path?: string | null;
+}
+
+export interface IJobList {
+  jobs: IJob[];
+  next_cursor: string | null;
+}
+
+export interface IGroupOption {
+  name: string;
+  display_name: string;
+  instance_types: string[];
+  images: string[];
+  datasets: string[];
+}
+
+export interface IInstanceTypeOption {
+  name: string;
+  display_name: string;
+  description: string;
+  cpu: number;
+  memory: string;
+  gpu: number;
+}
+
+export interface IImageOption {
+  name: string;
+  display_name: string;
+  description: string;
+}
+
+/** What the current user may choose from (`GET options`). */
+export interface IOptions {
+  user: string;
+  groups: IGroupOption[];
+  instance_types: IInstanceTypeOption[];
+  images: IImageOption[];
+  max_runtime_seconds: number;
+  log_retention_seconds: number;
+}
+
+/** The body of `POST jobs`. */
+export interface IJobRequest {
+  name: string;
+  group: string;
+  instance_type: string;
+  image: string;
+  command?: string;
+  notebook?: string;
+  parameters?: Record<string, unknown>;
+}
+
+/** Filters of the job list; all of them narrow it. */
+export interface IJobFilters {
+  /** One group, or '' for all of the user's groups. */
+  group: string;
+  mine: boolean;
+  /** Statuses to show; empty for all. */
+  statuses: string[];
+  /** Text the job name contains. */
+  q: string;
+}
+
+export const NO_FILTERS: IJobFilters = {
+  group: '',
+  mine: false,
+  statuses: [],
+  q: ''
+};
+
+/**
+ * An error response of the jobs API, with what the server said.
+ *
+ * It is a `ServerConnection.ResponseError`, so JupyterLab's own error helpers
+ * understand it too.
+ */
+export class JobsAPIError extends ServerConnection.ResponseError {
+  constructor(
+    response: Response,
+    message: string | undefined,
+    readonly field: string | null = null,
+    readonly reason: string | null = null
+  ) {
+    super(response, message);
+    this.name = 'JobsAPIError';
+  }
+
+  /** The HTTP status: 400 invalid input, 403, 404, 409, 410, 413, ... */
+  get status(): number {
+    return this.response.status;
+  }
+}
+
+/**
+ * The server could not be reached at all (it is down, restarting, or the network is).
+ */
+export class ServerUnreachableError extends ServerConnection.NetworkError {
+  constructor(original: unknown) {
+    super(
+      original instanceof TypeError
+        ? original
+        : new TypeError(String((original as Error)?.message ?? original))
+    );
+    this.name = 'ServerUnreachableError';
+    this.message = 'Cannot reach the Jupyter server';
+  }
+}
+
+/**
+ * Whether an error means that the server is (perhaps briefly) unreachable rather than
+ * that it refused the request: no connection, or a proxy's 502/503/504.
+ */
+export function isUnreachable(error: unknown): boolean {
+  if (error instanceof ServerConnection.NetworkError) {
+    return true;
+  }
+  return (
+    error instanceof ServerConnection.ResponseError &&
+    [502, 503, 504].includes(error.response.status)
+  );
+}
+
+/** The words to show a user for an error of the API. */
+export function errorMessage(error: unknown): string {
+  if (isUnreachable(error)) {
+    return 'Cannot reach the Jupyter server. Check that it is running.';
+  }
+  if (error instanceof ServerConnection.ResponseError) {
+    if (error.response.status === 403 && !(error instanceof JobsAPIError)) {
+      return 'You are not allowed to do this.';
+    }
+    return error.message || `The server answered ${error.response.status}`;
+  }
+  if (error instanceof Error) {
+    return error.message;
+  }
+  return String(error);
+}
+
+async function send(
+  endPoint: string,
+  init: RequestInit,
+  settings: ServerConnection.ISettings
+): Promise<Response> {
+  const url = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
+  try {
+    return await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ServerUnreachableError(error);
+  }
+}
+
+async function responseError(response: Response): Promise<JobsAPIError> {
+  let text = '';
+  try {
+    text = await response.text();
+  } catch {
+    // The body could not be read: the status alone must do.
+  }
+  let data: any = undefined;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = text;
+  }
+  if (data && typeof data === 'object') {
+    return new JobsAPIError(
+      response,
+      typeof data.message === 'string' ? data.message : undefined,
+      typeof data.field === 'string' ? data.field : null,
+      typeof data.reason === 'string' ? data.reason : null
+    );
+  }
+  return new JobsAPIError(
+    response,
+    typeof data === 'string' && data.length > 0 && data.length < 1000
+      ? data
+      : undefined
+  );
+}
+
 /**
  * Call the jupyterlab-jobs REST API.
  *
@@ -13,43 +248,187 @@ export const API_NAMESPACE = 'jupyterlab-jobs';
  * @param init Request options (method, body, headers).
  * @param settings Server connection settings; the page's settings by default.
  * @returns The response body parsed as JSON (`undefined` for an empty body).
- * @throws ServerConnection.NetworkError when the server cannot be reached.
- * @throws ServerConnection.ResponseError for a non-2xx response, carrying the server's
- *   `message`.
+ * @throws ServerUnreachableError (a ServerConnection.NetworkError) when the server
+ *   cannot be reached.
+ * @throws JobsAPIError (a ServerConnection.ResponseError) for a non-2xx response,
+ *   carrying the server's `message` and, for invalid input, the `field` at fault.
  */
 export async function requestAPI<T>(
   endPoint = '',
   init: RequestInit = {},
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<T> {
-  const url = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
-
-  let response: Response;
-  try {
-    response = await ServerConnection.makeRequest(url, init, settings);
-  } catch (error) {
-    throw new ServerConnection.NetworkError(error as TypeError);
-  }
-
-  const text = await response.text();
-  let data: any = undefined;
-  if (text.length > 0) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = text;
-    }
-  }
-
+  const response = await send(endPoint, init, settings);
   if (!response.ok) {
-    const message =
-      data && typeof data === 'object' && typeof data.message === 'string'
-        ? data.message
-        : typeof data === 'string' && data.length > 0
-          ? data
-          : undefined;
-    throw new ServerConnection.ResponseError(response, message);
+    throw await responseError(response);
+  }
+  const text = await response.text();
+  if (text.length === 0) {
+    return undefined as T;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return text as T;
+  }
+}
+
+/** The query string of a job list request. */
+export function listQuery(
+  filters: IJobFilters,
+  cursor: string | null,
+  limit: number
+): string {
+  const params = new URLSearchParams();
+  if (filters.group) {
+    params.set('group', filters.group);
+  }
+  if (filters.mine) {
+    params.set('mine', 'true');
+  }
+  if (filters.statuses.length > 0) {
+    params.set('status', filters.statuses.join(','));
+  }
+  const q = filters.q.trim();
+  if (q) {
+    params.set('q', q);
+  }
+  params.set('limit', String(limit));
+  if (cursor) {
+    params.set('cursor', cursor);
+  }
+  return params.toString();
+}
+
+/** A chunk of a job's log. */
+export interface ILogChunk {
+  text: string;
+  /** The byte offset to ask for next time. */
+  nextOffset: number;
+  /** The job's status when the response started. */
+  status: string | null;
+}
+
+/** The typed client of the jobs REST API. Every method throws typed errors. */
+export class JobsAPI {
+  constructor(
+    readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
+
+  options(): Promise<IOptions> {
+    return requestAPI<IOptions>('options', {}, this.settings);
   }
 
-  return data as T;
+  listJobs(
+    filters: IJobFilters,
+    cursor: string | null = null,
+    limit = 50
+  ): Promise<IJobList> {
+    return requestAPI<IJobList>(
+      `jobs?${listQuery(filters, cursor, limit)}`,
+      {},
+      this.settings
+    );
+  }
+
+  getJob(id: string): Promise<IJob> {
+    return requestAPI<IJob>(
+      `jobs/${encodeURIComponent(id)}`,
+      {},
+      this.settings
+    );
+  }
+
+  createJob(request: IJobRequest): Promise<IJob> {
+    return requestAPI<IJob>(
+      'jobs',
+      { method: 'POST', body: JSON.stringify(request) },
+      this.settings
+    );
+  }
+
+  cancelJob(id: string): Promise<IJob> {
+    return requestAPI<IJob>(
+      `jobs/${encodeURIComponent(id)}/cancel`,
+      { method: 'POST' },
+      this.settings
+    );
+  }
+
+  rerunJob(id: string): Promise<IJob> {
+    return requestAPI<IJob>(
+      `jobs/${encodeURIComponent(id)}/rerun`,
+      { method: 'POST' },
+      this.settings
+    );
+  }
+
+  logsURL(id: string, query: Record<string, string | number> = {}): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      params.set(key, String(value));
+    }
+    const search = params.toString();
+    return (
+      URLExt.join(
+        this.settings.baseUrl,
+        API_NAMESPACE,
+        `jobs/${encodeURIComponent(id)}/logs`
+      ) + (search ? `?${search}` : '')
+    );
+  }
+
+  /**
+   * Open a log request; the caller reads the body (maybe as a stream).
+   *
+   * @throws JobsAPIError with status 410 when retention removed the logs.
+   */
+  async openLogs(
+    id: string,
+    query: Record<string, string | number>,
+    signal?: AbortSignal
+  ): Promise<Response> {
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        this.logsURL(id, query),
+        { signal, cache: 'no-store' },
+        this.settings
+      );
+    } catch (error) {
+      if ((error as Error)?.name === 'AbortError') {
+        throw error;
+      }
+      throw new ServerUnreachableError(error);
+    }
+    if (!response.ok) {
+      throw await responseError(response);
+    }
+    return response;
+  }
+
+  /** The last `tail` lines of the log (or from `offset` when tail is undefined). */
+  async readLogs(
+    id: string,
+    query: { tail?: number; offset?: number },
+    signal?: AbortSignal
+  ): Promise<ILogChunk> {
+    const response = await this.openLogs(
+      id,
+      query as Record<string, number>,
+      signal
+    );
+    const text = await response.text();
+    return {
+      text,
+      nextOffset: Number(response.headers.get('X-Log-Offset') ?? 0),
+      status: response.headers.get('X-Job-Status')
+    };
+  }
+
+  /** The whole log as a Blob, for download. */
+  async downloadLogs(id: string): Promise<Blob> {
+    const response = await this.openLogs(id, {});
+    return response.blob();
+  }
 }

@@ -1,0 +1,350 @@
+import { Button, HTMLSelect, InputGroup } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import {
+  errorMessage,
+  IInstanceTypeOption,
+  IJob,
+  IJobRequest,
+  IOptions,
+  JobsAPIError
+} from '../api';
+import { FieldErrors, trimRequest, validateJobRequest } from '../validation';
+
+/** `1 CPU · 2Gi · no GPU` */
+export function describeInstanceType(it: IInstanceTypeOption): string {
+  const gpu = it.gpu > 0 ? `${it.gpu} GPU` : 'no GPU';
+  return `${it.cpu} CPU · ${it.memory} · ${gpu}`;
+}
+
+/**
+ * The group, instance type and image chosen so far, made consistent with `options`:
+ * the group one of the user's, the instance type and image allowed by that group.
+ */
+export function consistentChoices(
+  options: IOptions,
+  wanted: { group?: string; instance_type?: string; image?: string },
+  defaultGroup = ''
+): { group: string; instance_type: string; image: string } {
+  const names = options.groups.map(g => g.name);
+  const groupName =
+    [wanted.group, defaultGroup].find(g => g && names.includes(g)) ??
+    names[0] ??
+    '';
+  const group = options.groups.find(g => g.name === groupName);
+  const instanceTypes = group?.instance_types ?? [];
+  const images = group?.images ?? [];
+  return {
+    group: groupName,
+    instance_type:
+      wanted.instance_type && instanceTypes.includes(wanted.instance_type)
+        ? wanted.instance_type
+        : (instanceTypes[0] ?? ''),
+    image:
+      wanted.image && images.includes(wanted.image)
+        ? wanted.image
+        : (images[0] ?? '')
+  };
+}
+
+/** An error shown under the field it is about. */
+export function FieldError(props: {
+  field: string;
+  error?: string | null;
+}): JSX.Element | null {
+  if (!props.error) {
+    return null;
+  }
+  return (
+    <div className="jp-Jobs-fieldError" role="alert" data-field={props.field}>
+      {props.error}
+    </div>
+  );
+}
+
+export interface IChoiceFieldsProps {
+  options: IOptions;
+  value: { group: string; instance_type: string; image: string };
+  errors: FieldErrors;
+  onChange: (value: {
+    group: string;
+    instance_type: string;
+    image: string;
+  }) => void;
+  idPrefix: string;
+}
+
+/** Group, then the instance types and images that group allows, with their details. */
+export function ChoiceFields(props: IChoiceFieldsProps): JSX.Element {
+  const { options, value, errors, idPrefix } = props;
+  const group = options.groups.find(g => g.name === value.group);
+  const instanceTypes = (group?.instance_types ?? [])
+    .map(name => options.instance_types.find(it => it.name === name))
+    .filter((it): it is IInstanceTypeOption => it !== undefined);
+  const images = (group?.images ?? []).map(
+    name =>
+      options.images.find(im => im.name === name) ?? {
+        name,
+        display_name: name,
+        description: ''
+      }
+  );
+  const instanceType = instanceTypes.find(
+    it => it.name === value.instance_type
+  );
+  const image = images.find(im => im.name === value.image);
+  const change = (patch: Partial<typeof value>) =>
+    props.onChange(consistentChoices(options, { ...value, ...patch }));
+  return (
+    <>
+      <div className="jp-Jobs-field">
+        <label htmlFor={`${idPrefix}-group`}>Group</label>
+        <HTMLSelect
+          id={`${idPrefix}-group`}
+          name="group"
+          value={value.group}
+          onChange={e => change({ group: e.currentTarget.value })}
+          options={options.groups.map(g => ({
+            label: g.display_name || g.name,
+            value: g.name
+          }))}
+        />
+        <FieldError field="group" error={errors.group} />
+      </div>
+      <div className="jp-Jobs-field">
+        <label htmlFor={`${idPrefix}-instance-type`}>Instance type</label>
+        <HTMLSelect
+          id={`${idPrefix}-instance-type`}
+          name="instance_type"
+          value={value.instance_type}
+          onChange={e => change({ instance_type: e.currentTarget.value })}
+          options={instanceTypes.map(it => ({
+            label: `${it.display_name || it.name} (${describeInstanceType(it)})`,
+            value: it.name
+          }))}
+        />
+        {instanceType && (
+          <div className="jp-Jobs-hint jp-Jobs-resources">
+            <span className="jp-Jobs-chip" title="CPUs">
+              {instanceType.cpu} CPU
+            </span>
+            <span className="jp-Jobs-chip" title="Memory">
+              {instanceType.memory} memory
+            </span>
+            <span className="jp-Jobs-chip" title="GPUs">
+              {instanceType.gpu} GPU
+            </span>
+            {instanceType.description && (
+              <span>{instanceType.description}</span>
+            )}
+          </div>
+        )}
+        <FieldError field="instance_type" error={errors.instance_type} />
+      </div>
+      <div className="jp-Jobs-field">
+        <label htmlFor={`${idPrefix}-image`}>Image</label>
+        <HTMLSelect
+          id={`${idPrefix}-image`}
+          name="image"
+          value={value.image}
+          onChange={e => change({ image: e.currentTarget.value })}
+          options={images.map(im => ({
+            label: im.display_name || im.name,
+            value: im.name
+          }))}
+        />
+        {image?.description && (
+          <div className="jp-Jobs-hint">{image.description}</div>
+        )}
+        <FieldError field="image" error={errors.image} />
+      </div>
+    </>
+  );
+}
+
+/** The server's answer to a submission, turned into errors by field. */
+export function serverErrors(
+  error: unknown,
+  fields: string[]
+): { fields: FieldErrors; form: string | null } {
+  if (error instanceof JobsAPIError) {
+    if (error.field && fields.includes(error.field)) {
+      return {
+        fields: { [error.field]: error.message } as FieldErrors,
+        form: null
+      };
+    }
+    if (error.status === 403) {
+      return { fields: { group: error.message }, form: null };
+    }
+    if (error.status === 413) {
+      return {
+        fields: {},
+        form: `${error.message}. Make the command shorter, or put it in a script file.`
+      };
+    }
+  }
+  return { fields: {}, form: errorMessage(error) };
+}
+
+export interface ICreateJobFormProps {
+  options: IOptions | null;
+  /** Values to start with (Clone to form). */
+  initial?: Partial<IJobRequest>;
+  defaultGroup?: string;
+  submit: (request: IJobRequest) => Promise<IJob>;
+  onSubmitted: (job: IJob) => void;
+  onCancel: () => void;
+}
+
+/** The Create Job form. */
+export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
+  const { options } = props;
+  const [name, setName] = React.useState(props.initial?.name ?? '');
+  const [command, setCommand] = React.useState(props.initial?.command ?? '');
+  const [choices, setChoices] = React.useState(() =>
+    options
+      ? consistentChoices(options, props.initial ?? {}, props.defaultGroup)
+      : { group: '', instance_type: '', image: '' }
+  );
+  React.useEffect(() => {
+    if (options) {
+      setChoices(c =>
+        consistentChoices(
+          options,
+          c.group ? c : (props.initial ?? {}),
+          props.defaultGroup
+        )
+      );
+    }
+  }, [options]);
+  const [submitted, setSubmitted] = React.useState(false);
+  const [serverFieldErrors, setServerFieldErrors] = React.useState<FieldErrors>(
+    {}
+  );
+  const [formError, setFormError] = React.useState<string | null>(null);
+  const [busy, setBusy] = React.useState(false);
+
+  if (!options) {
+    return (
+      <div className="jp-Jobs-form jp-Jobs-loading">Loading your groups…</div>
+    );
+  }
+  if (options.groups.length === 0) {
+    return (
+      <div className="jp-Jobs-form">
+        <p>
+          You are not a member of any group that may run jobs. Ask your
+          administrator to add you to one.
+        </p>
+        <Button onClick={() => props.onCancel()}>Back</Button>
+      </div>
+    );
+  }
+
+  const request: IJobRequest = { name, command, ...choices };
+  const clientErrors = validateJobRequest(request, options);
+  const errors: FieldErrors = submitted
+    ? { ...clientErrors, ...serverFieldErrors }
+    : serverFieldErrors;
+
+  const onSubmit = async (event: React.FormEvent) => {
+    event.preventDefault();
+    setSubmitted(true);
+    setServerFieldErrors({});
+    setFormError(null);
+    if (Object.keys(clientErrors).length > 0) {
+      return;
+    }
+    setBusy(true);
+    try {
+      const job = await props.submit(trimRequest(request));
+      props.onSubmitted(job);
+    } catch (error) {
+      const found = serverErrors(error, [
+        'name',
+        'group',
+        'instance_type',
+        'image',
+        'command'
+      ]);
+      setServerFieldErrors(found.fields);
+      setFormError(found.form);
+    } finally {
+      setBusy(false);
+    }
+  };
+  // A field the user edits after the server's answer loses that answer's error.
+  const clearServerError = (field: keyof IJobRequest) => {
+    if (serverFieldErrors[field]) {
+      setServerFieldErrors(old => ({ ...old, [field]: undefined }));
+    }
+  };
+
+  return (
+    <form className="jp-Jobs-form" onSubmit={onSubmit} noValidate>
+      <h2 className="jp-Jobs-formTitle">Create Job</h2>
+      <ChoiceFields
+        idPrefix="jp-Jobs-create"
+        options={options}
+        value={choices}
+        errors={errors}
+        onChange={value => {
+          setChoices(value);
+          setServerFieldErrors({});
+        }}
+      />
+      <div className="jp-Jobs-field">
+        <label htmlFor="jp-Jobs-create-name">Job name</label>
+        <InputGroup
+          id="jp-Jobs-create-name"
+          name="name"
+          value={name}
+          placeholder="e.g. train model"
+          onChange={e => {
+            setName(e.currentTarget.value);
+            clearServerError('name');
+          }}
+        />
+        <FieldError field="name" error={errors.name} />
+      </div>
+      <div className="jp-Jobs-field">
+        <label htmlFor="jp-Jobs-create-command">Command</label>
+        <textarea
+          id="jp-Jobs-create-command"
+          name="command"
+          className="jp-Jobs-command"
+          rows={8}
+          spellCheck={false}
+          value={command}
+          placeholder={`cd ${choices.group || '<group>'}\npython -u train.py`}
+          onChange={e => {
+            setCommand(e.currentTarget.value);
+            clearServerError('command');
+          }}
+        />
+        <div className="jp-Jobs-hint">
+          Runs with bash in a fresh, temporary working directory. Read inputs
+          from and write lasting outputs to{' '}
+          <code>{choices.group || '<group>'}/</code> (the group's directory);
+          datasets are in <code>datasets/</code>. Use <code>python -u</code> to
+          see output in the log at once.
+        </div>
+        <FieldError field="command" error={errors.command} />
+      </div>
+      {formError && (
+        <div className="jp-Jobs-formError" role="alert">
+          {formError}
+        </div>
+      )}
+      <div className="jp-Jobs-formButtons">
+        <Button type="button" minimal onClick={() => props.onCancel()}>
+          Cancel
+        </Button>
+        <Button type="submit" className="jp-Jobs-submit" disabled={busy}>
+          {busy ? 'Submitting…' : 'Submit'}
+        </Button>
+      </div>
+    </form>
+  );
+}

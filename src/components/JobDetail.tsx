@@ -1,0 +1,290 @@
+import {
+  Button,
+  caretLeftIcon,
+  copyIcon,
+  refreshIcon,
+  stopIcon
+} from '@jupyterlab/ui-components';
+import { Poll } from '@lumino/polling';
+import * as React from 'react';
+
+import { errorMessage, IJob, isFinal, JobsAPI, JobsAPIError } from '../api';
+import { absoluteTime, formatDuration, liveDuration } from '../format';
+import { JobsModel } from '../model';
+import { useNow } from './hooks';
+import { LogViewer } from './LogViewer';
+import { StatusBadge } from './StatusBadge';
+
+export interface IJobDetailProps {
+  model: JobsModel;
+  api: JobsAPI;
+  jobId: string;
+  maxLogLines: number;
+  onBack: () => void;
+  onCancel: (job: IJob) => Promise<void>;
+  onRerun: (job: IJob) => void;
+  onClone: (job: IJob) => void;
+  onOpenJob: (id: string) => void;
+  /** Open a file of the Jupyter root directory (the output notebook). */
+  onOpenPath: (path: string) => void;
+}
+
+/** Whether a path is absolute, i.e. outside the Jupyter root directory. */
+function isAbsolute(path: string): boolean {
+  return path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path);
+}
+
+/** Every field of a job, its message, its log, and Cancel / Rerun / Clone. */
+export function JobDetail(props: IJobDetailProps): JSX.Element {
+  const { model, jobId } = props;
+  const [job, setJob] = React.useState<IJob | null>(model.find(jobId) ?? null);
+  const [receivedAt, setReceivedAt] = React.useState(Date.now());
+  const [error, setError] = React.useState<string | null>(null);
+  const [notFound, setNotFound] = React.useState(false);
+  const now = useNow(1000);
+
+  React.useEffect(() => {
+    setJob(model.find(jobId) ?? null);
+    setNotFound(false);
+    setError(null);
+    const poll = new Poll<void, unknown, 'stop'>({
+      factory: async () => {
+        try {
+          const fresh = await model.fetchJob(jobId);
+          setJob(fresh);
+          setReceivedAt(Date.now());
+          setError(null);
+          if (isFinal(fresh.status)) {
+            void poll.stop();
+          }
+        } catch (e) {
+          if (e instanceof JobsAPIError && e.status === 404) {
+            setNotFound(true);
+            void poll.stop();
+            return;
+          }
+          setError(errorMessage(e));
+          throw e;
+        }
+      },
+      frequency: {
+        interval: model.pollInterval * 1000,
+        backoff: true,
+        max: 60000
+      },
+      name: 'jupyterlab-jobs:detail',
+      standby: 'when-hidden'
+    });
+    return () => poll.dispose();
+  }, [jobId]);
+
+  const header = (
+    <div className="jp-Jobs-detailHeader">
+      <Button
+        minimal
+        small
+        className="jp-Jobs-back"
+        onClick={() => props.onBack()}
+        title="Back to the job list"
+      >
+        <caretLeftIcon.react tag="span" className="jp-Jobs-buttonIcon" />
+        Jobs
+      </Button>
+    </div>
+  );
+
+  if (notFound) {
+    return (
+      <div className="jp-Jobs-detail">
+        {header}
+        <p className="jp-Jobs-empty">
+          This job does not exist, or belongs to a group you are not a member
+          of.
+        </p>
+      </div>
+    );
+  }
+  if (!job) {
+    return (
+      <div className="jp-Jobs-detail">
+        {header}
+        {error ? (
+          <div className="jp-Jobs-banner jp-Jobs-banner-error" role="alert">
+            {error}
+          </div>
+        ) : (
+          <div className="jp-Jobs-loading">Loading the job…</div>
+        )}
+      </div>
+    );
+  }
+
+  const final = isFinal(job.status);
+  const duration = formatDuration(
+    liveDuration(job, model.receivedAt(job.id) || receivedAt, now)
+  );
+  const options = model.options;
+  const instanceType = options?.instance_types.find(
+    it => it.name === job.instance_type
+  );
+  const image = options?.images.find(im => im.name === job.image);
+  const rows: [string, React.ReactNode][] = [
+    ['Status', <StatusBadge status={job.status} />],
+    ['Message', job.message || '-'],
+    ['Job ID', <code>{job.id}</code>],
+    ['Job name', job.name],
+    ['Schedule', job.schedule ? job.schedule.name : '-'],
+    ['User', job.user],
+    ['Submitted', absoluteTime(job.created_at)],
+    ['Start Time', absoluteTime(job.started_at)],
+    ['Finished Time', absoluteTime(job.finished_at)],
+    ['Duration', duration],
+    ['Group', job.group],
+    [
+      'Instance type',
+      instanceType
+        ? `${instanceType.display_name || instanceType.name} (${instanceType.cpu} CPU · ${instanceType.memory} · ${instanceType.gpu} GPU)`
+        : job.instance_type
+    ],
+    ['Image', image ? image.display_name || image.name : job.image],
+    ['Exit code', job.exit_code === null ? '-' : String(job.exit_code)]
+  ];
+  if (job.rerun_of) {
+    rows.push([
+      'Rerun of',
+      <button
+        className="jp-Jobs-link"
+        onClick={() => props.onOpenJob(job.rerun_of as string)}
+      >
+        {job.rerun_of}
+      </button>
+    ]);
+  }
+  if (job.notebook) {
+    rows.push(['Notebook', <code>{job.notebook}</code>]);
+  }
+  if (job.parameters && Object.keys(job.parameters).length > 0) {
+    rows.push([
+      'Parameters',
+      <pre className="jp-Jobs-parameters">
+        {Object.entries(job.parameters)
+          .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+          .join('\n')}
+      </pre>
+    ]);
+  }
+  if (job.notebook || job.output_path) {
+    const output = job.output_path;
+    rows.push([
+      'Output notebook',
+      output ? (
+        isAbsolute(output) ? (
+          <span>
+            <code>{output}</code>{' '}
+            <span className="jp-Jobs-hint">
+              (outside the Jupyter root directory)
+            </span>
+          </span>
+        ) : (
+          <button
+            className="jp-Jobs-link jp-Jobs-outputLink"
+            title={`Open ${output}`}
+            onClick={() => props.onOpenPath(output)}
+          >
+            {output}
+          </button>
+        )
+      ) : final ? (
+        '-'
+      ) : (
+        'written when the job ends'
+      )
+    ]);
+  }
+
+  return (
+    <div className="jp-Jobs-detail" data-job-id={job.id}>
+      {header}
+      <div className="jp-Jobs-detailTitle">
+        <StatusBadge status={job.status} />
+        <h2 className="jp-Jobs-detailName" title={job.name}>
+          {job.name}
+        </h2>
+      </div>
+      <div className="jp-Jobs-detailActions">
+        {!final && (
+          <Button
+            className="jp-Jobs-cancel"
+            onClick={() => void props.onCancel(job)}
+            title="Stop this job"
+          >
+            <stopIcon.react tag="span" className="jp-Jobs-buttonIcon" />
+            Cancel
+          </Button>
+        )}
+        {final && (
+          <Button
+            className="jp-Jobs-rerun"
+            onClick={() => props.onRerun(job)}
+            title="Run this job again with the same inputs"
+          >
+            <refreshIcon.react tag="span" className="jp-Jobs-buttonIcon" />
+            Rerun
+          </Button>
+        )}
+        <Button
+          minimal
+          className="jp-Jobs-clone"
+          onClick={() => props.onClone(job)}
+          title="Open the Create Job form filled in with this job's inputs"
+        >
+          <copyIcon.react tag="span" className="jp-Jobs-buttonIcon" />
+          Clone to form
+        </Button>
+      </div>
+      {job.message && (
+        <div
+          className={`jp-Jobs-message jp-Jobs-message-${job.status.toLowerCase()}`}
+          role="status"
+        >
+          {job.message}
+        </div>
+      )}
+      {error && (
+        <div className="jp-Jobs-banner jp-Jobs-banner-offline" role="alert">
+          {error} Retrying…
+        </div>
+      )}
+      <table className="jp-Jobs-fields">
+        <tbody>
+          {rows.map(([label, value]) => (
+            <tr key={label} data-field={label}>
+              <th scope="row">{label}</th>
+              <td>{value}</td>
+            </tr>
+          ))}
+          <tr data-field="Command">
+            <th scope="row">Command</th>
+            <td>
+              {job.command ? (
+                <pre className="jp-Jobs-commandText">{job.command}</pre>
+              ) : (
+                '-'
+              )}
+            </td>
+          </tr>
+        </tbody>
+      </table>
+      <h3 className="jp-Jobs-logsTitle">Logs</h3>
+      <LogViewer
+        key={job.id}
+        api={props.api}
+        jobId={job.id}
+        jobName={job.name}
+        logsAvailable={job.logs_available}
+        logRetentionSeconds={options?.log_retention_seconds ?? null}
+        maxLines={props.maxLogLines}
+      />
+    </div>
+  );
+}

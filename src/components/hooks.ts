@@ -1,0 +1,52 @@
+import { ISignal } from '@lumino/signaling';
+import * as React from 'react';
+
+/** Re-render whenever `signal` is emitted. */
+export function useSignal(signal: ISignal<any, any>): void {
+  const [, setVersion] = React.useState(0);
+  React.useEffect(() => {
+    const onChange = () => setVersion(v => v + 1);
+    signal.connect(onChange);
+    return () => {
+      signal.disconnect(onChange);
+    };
+  }, [signal]);
+}
+
+/** The current time, updated every `intervalMs` (for live durations). */
+export function useNow(intervalMs = 1000): number {
+  const [now, setNow] = React.useState(Date.now());
+  React.useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), intervalMs);
+    return () => window.clearInterval(timer);
+  }, [intervalMs]);
+  return now;
+}
+
+/** The element's size, kept up to date with a ResizeObserver. */
+export function useSize(ref: React.RefObject<HTMLElement>): {
+  width: number;
+  height: number;
+} {
+  const [size, setSize] = React.useState({ width: 0, height: 0 });
+  React.useEffect(() => {
+    const node = ref.current;
+    if (!node) {
+      return;
+    }
+    const measure = () =>
+      setSize(old =>
+        old.width === node.clientWidth && old.height === node.clientHeight
+          ? old
+          : { width: node.clientWidth, height: node.clientHeight }
+      );
+    measure();
+    if (typeof ResizeObserver === 'undefined') {
+      return;
+    }
+    const observer = new ResizeObserver(measure);
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, [ref]);
+  return size;
+}

@@ -1,0 +1,228 @@
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
+import { InputGroup, ReactWidget } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { IJob, IOptions } from './api';
+import {
+  ChoiceFields,
+  consistentChoices,
+  FieldError,
+  serverErrors
+} from './components/CreateJobForm';
+import { JobsModel } from './model';
+import { parametersOfNotebook, parseParameters } from './parameters';
+import { FieldErrors, validateJobRequest } from './validation';
+
+/** What the Submit-notebook dialog asks. */
+export interface INotebookJobValue {
+  group: string;
+  instance_type: string;
+  image: string;
+  name: string;
+  parameters: string;
+}
+
+type NotebookJobErrors = FieldErrors & { parameters?: string; form?: string };
+
+/** The errors of the dialog's values, by field. */
+export function validateNotebookJob(
+  value: INotebookJobValue,
+  options: IOptions
+): NotebookJobErrors {
+  const errors: NotebookJobErrors = validateJobRequest(
+    {
+      name: value.name,
+      group: value.group,
+      instance_type: value.instance_type,
+      image: value.image
+    },
+    options,
+    false
+  );
+  const parsed = parseParameters(value.parameters);
+  if (parsed.errors.length > 0) {
+    errors.parameters = parsed.errors.map(e => e.message).join('; ');
+  }
+  return errors;
+}
+
+/** The dialog's body: group, instance type, image, job name, parameters. */
+class NotebookJobBody
+  extends ReactWidget
+  implements Dialog.IBodyWidget<INotebookJobValue>
+{
+  constructor(
+    private readonly _options: IOptions,
+    private _value: INotebookJobValue,
+    private readonly _path: string,
+    private readonly _hasParametersCell: boolean,
+    private _errors: NotebookJobErrors
+  ) {
+    super();
+    this.addClass('jp-Jobs-notebookDialog');
+  }
+
+  getValue(): INotebookJobValue {
+    return this._value;
+  }
+
+  render(): JSX.Element {
+    const value = this._value;
+    const errors = this._errors;
+    const set = (patch: Partial<INotebookJobValue>) => {
+      this._value = { ...this._value, ...patch };
+      // Errors go away as the field they are about is edited.
+      const cleared = { ...this._errors };
+      for (const key of Object.keys(patch)) {
+        delete cleared[key as keyof NotebookJobErrors];
+      }
+      this._errors = cleared;
+      this.update();
+    };
+    return (
+      <div className="jp-Jobs-form jp-Jobs-notebookForm">
+        <div className="jp-Jobs-hint">
+          Runs a snapshot of <code>{this._path}</code> taken now; later edits do
+          not change this run. The executed notebook is saved in the group's
+          directory.
+        </div>
+        <ChoiceFields
+          idPrefix="jp-Jobs-notebook"
+          options={this._options}
+          value={value}
+          errors={errors}
+          onChange={choices => set(choices)}
+        />
+        <div className="jp-Jobs-field">
+          <label htmlFor="jp-Jobs-notebook-name">Job name</label>
+          <InputGroup
+            id="jp-Jobs-notebook-name"
+            name="name"
+            value={value.name}
+            onChange={e => set({ name: e.currentTarget.value })}
+          />
+          <FieldError field="name" error={errors.name} />
+        </div>
+        <div className="jp-Jobs-field">
+          <label htmlFor="jp-Jobs-notebook-parameters">Parameters</label>
+          <textarea
+            id="jp-Jobs-notebook-parameters"
+            name="parameters"
+            className="jp-Jobs-command"
+            rows={5}
+            spellCheck={false}
+            value={value.parameters}
+            placeholder={'alpha = 0.5\nepochs = 3\nlabel = first run'}
+            onChange={e => set({ parameters: e.currentTarget.value })}
+          />
+          <div className="jp-Jobs-hint">
+            One <code>name = value</code> per line. Values that are JSON (
+            <code>3</code>, <code>true</code>, <code>"text"</code>,{' '}
+            <code>[1, 2]</code>) are passed as such, anything else as a string.
+            {this._hasParametersCell
+              ? " Prefilled from the notebook's parameters cell."
+              : ' The notebook has no cell tagged "parameters": the values are injected at its top.'}
+          </div>
+          <FieldError field="parameters" error={errors.parameters} />
+        </div>
+        {(errors.form || errors.command) && (
+          <div className="jp-Jobs-formError" role="alert">
+            {errors.form || errors.command}
+          </div>
+        )}
+      </div>
+    );
+  }
+}
+
+export interface ISubmitNotebookOptions {
+  model: JobsModel;
+  /** The notebook's path relative to the Jupyter root directory. */
+  path: string;
+  /** The notebook's content (nbformat JSON), to prefill the parameters. */
+  content: unknown;
+  defaultGroup: string;
+  /** Show the new job (opens the Jobs panel on its detail). */
+  showJob: (id: string) => void;
+}
+
+/**
+ * Ask for the job's settings and submit the notebook; asks again, with the server's
+ * message next to its field, when the submission is refused. The new job, or null when
+ * the user gave up.
+ */
+export async function submitNotebookAsJob(
+  args: ISubmitNotebookOptions
+): Promise<IJob | null> {
+  const { model, path } = args;
+  let options = model.options;
+  if (!options) {
+    options = await model.client.options();
+  }
+  if (options.groups.length === 0) {
+    await showDialog({
+      title: 'Submit notebook as job',
+      body: 'You are not a member of any group that may run jobs.',
+      buttons: [Dialog.okButton()]
+    });
+    return null;
+  }
+  const parameters = parametersOfNotebook(args.content);
+  let value: INotebookJobValue = {
+    ...consistentChoices(options, {}, args.defaultGroup),
+    name: PathExt.basename(path, PathExt.extname(path)),
+    parameters
+  };
+  let errors: NotebookJobErrors = {};
+  for (;;) {
+    const result = await showDialog<INotebookJobValue>({
+      title: 'Submit notebook as job',
+      body: new NotebookJobBody(
+        options,
+        value,
+        path,
+        parameters !== '',
+        errors
+      ),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Submit' })],
+      focusNodeSelector: '#jp-Jobs-notebook-name'
+    });
+    if (!result.button.accept || !result.value) {
+      return null;
+    }
+    value = result.value;
+    errors = validateNotebookJob(value, options);
+    if (Object.keys(errors).length > 0) {
+      continue;
+    }
+    try {
+      const job = await model.create({
+        name: value.name.trim(),
+        group: value.group,
+        instance_type: value.instance_type,
+        image: value.image,
+        notebook: path,
+        parameters: parseParameters(value.parameters).values
+      });
+      Notification.success(`Submitted "${job.name}" as a job`, {
+        autoClose: 5000,
+        actions: [{ label: 'Show job', callback: () => args.showJob(job.id) }]
+      });
+      return job;
+    } catch (error) {
+      const found = serverErrors(error, [
+        'name',
+        'group',
+        'instance_type',
+        'image',
+        'parameters'
+      ]);
+      errors = { ...found.fields };
+      if (found.form) {
+        // Also the server's word on `notebook` (e.g. the file is not a notebook).
+        errors.form = found.form;
+      }
+    }
+  }
+}
