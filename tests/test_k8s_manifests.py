@@ -1,0 +1,384 @@
+"""Job manifests: every case validated against the official Kubernetes schemas
+(`kubernetes-validate`, strict: unknown fields fail), plus what a JSON schema cannot
+check - names and labels that are valid DNS labels / label values, quantities the API
+parses, restartPolicy and tolerations a Job accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from jupyterlab_jobs.backends.base import JobSpec
+from jupyterlab_jobs.backends.kubernetes import KubernetesBackend
+from jupyterlab_jobs.backends.kubernetes import manifests as m
+from jupyterlab_jobs.catalog import Dataset, Image, InstanceType
+from jupyterlab_jobs.models import Job
+
+# The oldest and newest schemas the package ships, and one between.
+KUBERNETES_VERSIONS = ["1.25", "1.30", "1.37"]
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LABEL_KEY_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+# The API's quantity grammar (resource.Quantity): digits, an optional fraction, a suffix.
+QUANTITY = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+ENV_NAMES = {
+    "PRIMEHUB_USER",
+    "PRIMEHUB_GROUP",
+    "JUPYTERHUB_USER",
+    "JOB_ID",
+    "JOB_NAME",
+    "JOB_GROUP",
+    "JOB_USER",
+    "INSTANCE_TYPE",
+    "IMAGE_NAME",
+    "PYTHONUNBUFFERED",
+}
+
+
+def spec(
+    *,
+    name: str = "train",
+    user: str = "alice",
+    group: str = "research",
+    job_id: str = "0123456789abcdef",
+    command: str = "python train.py",
+    instance_type: InstanceType | None = None,
+    image: Image | None = None,
+    datasets: list[Dataset] | None = None,
+    max_runtime_seconds: int = 3600,
+) -> JobSpec:
+    instance_type = instance_type or InstanceType(name="cpu-1", cpu=1, memory="2Gi")
+    image = image or Image(name="base", container_image="quay.example/team/base:1.0")
+    job = Job(
+        id=job_id,
+        name=name,
+        user=user,
+        group=group,
+        instance_type=instance_type.name,
+        image=image.name,
+        command=command,
+        max_runtime_seconds=max_runtime_seconds,
+    )
+    env = {
+        "PRIMEHUB_USER": user,
+        "PRIMEHUB_GROUP": group,
+        "JUPYTERHUB_USER": user,
+        "JOB_ID": job_id,
+        "JOB_NAME": name,
+        "JOB_GROUP": group,
+        "JOB_USER": user,
+        "INSTANCE_TYPE": instance_type.name,
+        "IMAGE_NAME": image.name,
+        "PYTHONUNBUFFERED": "1",
+    }
+    return JobSpec(job, instance_type, image, datasets or [], env)
+
+
+GPU = InstanceType(
+    name="gpu-2",
+    cpu=8,
+    memory="61Gi",
+    gpu=2,
+    node_selector={"accelerator": "nvidia-a100", "pool": "gpu"},
+    tolerations=[
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {
+            "key": "spot",
+            "operator": "Equal",
+            "value": "true",
+            "effect": "NoExecute",
+            "toleration_seconds": 300,
+        },
+    ],
+)
+TORCH = Image(
+    name="torch",
+    container_image="registry.example/ml/torch:2.3-cpu",
+    gpu_container_image="registry.example/ml/torch:2.3-cuda12",
+    pull_secret="registry-credentials",
+)
+DATASETS = [
+    Dataset(name="mnist", pvc="mnist-data"),
+    Dataset(name="imagenet.2012", host_path="/mnt/datasets/imagenet"),
+]
+
+CASES: dict[str, tuple[JobSpec, m.ManifestSettings]] = {
+    "cpu": (spec(), m.ManifestSettings()),
+    "half-cpu-odd-memory": (
+        spec(instance_type=InstanceType(name="small", cpu=0.25, memory=" 1.5Gi ")),
+        m.ManifestSettings(),
+    ),
+    "memory-with-capital-K": (
+        spec(instance_type=InstanceType(name="tiny", cpu=0.001, memory="512K")),
+        m.ManifestSettings(),
+    ),
+    "gpu": (spec(instance_type=GPU, image=TORCH), m.ManifestSettings()),
+    "datasets": (spec(datasets=DATASETS), m.ManifestSettings()),
+    "unicode-name": (spec(name="Modèle été 🚀 \u2013 run #1"), m.ManifestSettings()),
+    "emoji-only-name": (spec(name="🚀🚀🚀"), m.ManifestSettings()),
+    "long-name": (spec(name="x" * 200), m.ManifestSettings()),
+    "leading-dashes-and-digits": (spec(name="--42 ÉTUDE--"), m.ManifestSettings()),
+    "email-user-odd-group": (
+        spec(user="Alice.O'Brien@example.org", group="data-team-"),
+        m.ManifestSettings(),
+    ),
+    "unicode-user": (spec(user="józef_ßtraße"), m.ManifestSettings()),
+    "multi-line-command": (
+        spec(command='set -e\nfor i in 1 2 3; do\n  echo "$i"\ndone\n'),
+        m.ManifestSettings(),
+    ),
+    "all-settings": (
+        spec(instance_type=GPU, image=TORCH, datasets=DATASETS, name="Ünïcode " * 20),
+        m.ManifestSettings(
+            namespace="team-a",
+            name_prefix="Batch Jobs",
+            image_pull_policy="Always",
+            service_account="jobs-runner",
+            run_as_uid=4242,
+            run_as_gid=4242,
+            fs_gid=None,
+            group_pvc_template="home-{group}-pvc",
+            grace_seconds=0,
+            ttl_seconds_after_finished=None,
+            extra_labels={"cost-center": "ml-42"},
+            extra_env={"HTTP_PROXY": "http://proxy:3128"},
+        ),
+    ),
+}
+
+
+def manifest_of(case: str) -> dict[str, Any]:
+    job_spec, settings = CASES[case]
+    return m.job_manifest(job_spec, settings)
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_manifest_validates_against_the_official_schema(case: str, version: str) -> None:
+    manifest = manifest_of(case)
+    # Raises ValidationError (with the path of the offending field) when invalid.
+    assert kubernetes_validate.validate(manifest, version, strict=True) == version
+
+
+def test_the_schema_check_does_catch_mistakes() -> None:
+    manifest = manifest_of("cpu")
+    manifest["spec"]["template"]["spec"]["containers"][0]["workingdirectory"] = "/tmp"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(manifest, "1.30", strict=True)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_what_the_schema_cannot_check(case: str) -> None:
+    job_spec, settings = CASES[case]
+    manifest = m.job_manifest(job_spec, settings)
+    meta, job = manifest["metadata"], manifest["spec"]
+    pod = job["template"]["spec"]
+    (container,) = pod["containers"]
+
+    assert DNS_LABEL.match(meta["name"]) and len(meta["name"]) <= 63
+    assert meta["name"].endswith(job_spec.job.id)
+    for labels in (meta["labels"], job["template"]["metadata"]["labels"]):
+        for key, value in labels.items():
+            prefix, _, name = key.rpartition("/")
+            assert LABEL_KEY_NAME.match(name) and len(name) <= 63, key
+            assert not prefix or (len(prefix) <= 253 and re.match(r"^[a-z0-9.-]+$", prefix))
+            assert LABEL_VALUE.match(value) and len(value) <= 63, (key, value)
+    assert meta["labels"][m.MANAGED_BY_LABEL] == "jupyterlab-jobs"
+    assert meta["annotations"] == {
+        m.NAME_ANNOTATION: job_spec.job.name,
+        m.USER_ANNOTATION: job_spec.job.user,
+        m.GROUP_ANNOTATION: job_spec.job.group,
+    }
+
+    assert job["backoffLimit"] == 0
+    assert pod["restartPolicy"] == "Never"  # a Job refuses Always; the schema allows it
+    assert pod["activeDeadlineSeconds"] == job_spec.job.max_runtime_seconds
+    assert job.get("ttlSecondsAfterFinished") == settings.ttl_seconds_after_finished
+
+    for amounts in container["resources"].values():
+        for resource, quantity in amounts.items():
+            assert QUANTITY.match(quantity), (resource, quantity)
+    assert container["resources"]["requests"] == container["resources"]["limits"]
+
+    for toleration in pod.get("tolerations", []):
+        assert toleration.get("operator", "Equal") in ("Exists", "Equal")
+        assert toleration.get("effect", "") in ("", "NoSchedule", "PreferNoSchedule", "NoExecute")
+
+    volume_names = [v["name"] for v in pod["volumes"]]
+    assert len(set(volume_names)) == len(volume_names)
+    assert all(DNS_LABEL.match(n) for n in volume_names)
+    mounts = {mount["mountPath"]: mount for mount in container["volumeMounts"]}
+    assert len(mounts) == len(container["volumeMounts"])
+    assert {mount["name"] for mount in mounts.values()} == set(volume_names)
+    claims = [
+        v["persistentVolumeClaim"]["claimName"]
+        for v in pod["volumes"]
+        if "persistentVolumeClaim" in v
+    ]
+    assert all(DNS_LABEL.match(claim) for claim in claims)
+
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 0
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert container["command"][:2] == ["bash", "-lc"]
+    assert container["command"][2].endswith(job_spec.job.command)
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert set(env) >= ENV_NAMES and env["HOME"] == m.HOME == container["workingDir"]
+    assert env["JOB_NAME"] == job_spec.job.name
+
+
+def test_the_jobs_world() -> None:
+    manifest = manifest_of("datasets")
+    pod = manifest["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {mount["mountPath"]: volumes[mount["name"]] for mount in container["volumeMounts"]}
+    assert mounts["/home/jovyan"] == {"name": "home", "emptyDir": {}}
+    assert mounts["/dev/shm"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "2Gi"}
+    assert mounts["/project/research"]["persistentVolumeClaim"] == {"claimName": "project-research"}
+    assert mounts["/datasets/mnist"]["persistentVolumeClaim"] == {
+        "claimName": "mnist-data",
+        "readOnly": True,
+    }
+    assert mounts["/datasets/imagenet.2012"]["hostPath"] == {
+        "path": "/mnt/datasets/imagenet",
+        "type": "Directory",
+    }
+    read_only = {mount["mountPath"] for mount in container["volumeMounts"] if mount.get("readOnly")}
+    assert read_only == {"/datasets/mnist", "/datasets/imagenet.2012"}
+    script = container["command"][2]
+    assert script.splitlines() == [
+        'ln -sfn /project/research "$HOME"/research 2>/dev/null || true',
+        'ln -sfn /datasets "$HOME"/datasets 2>/dev/null || true',
+        "python train.py",
+    ]
+    assert container["resources"]["limits"] == {"cpu": "1", "memory": "2Gi"}
+
+
+def test_gpu_instance_types_get_gpus_the_gpu_image_and_their_nodes() -> None:
+    manifest = manifest_of("gpu")
+    pod = manifest["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "registry.example/ml/torch:2.3-cuda12"
+    assert container["resources"]["limits"] == {"cpu": "8", "memory": "61Gi", "nvidia.com/gpu": "2"}
+    assert pod["nodeSelector"] == {"accelerator": "nvidia-a100", "pool": "gpu"}
+    assert pod["tolerations"][1] == {
+        "key": "spot",
+        "operator": "Equal",
+        "value": "true",
+        "effect": "NoExecute",
+        "tolerationSeconds": 300,
+    }
+    assert pod["imagePullSecrets"] == [{"name": "registry-credentials"}]
+    cpu_only = m.job_manifest(spec(image=TORCH), m.ManifestSettings())
+    assert cpu_only["spec"]["template"]["spec"]["containers"][0]["image"].endswith("2.3-cpu")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("train", "job-train-0123456789abcdef"),
+        ("Modèle été 🚀 \u2013 run #1", "job-modele-ete-run-1-0123456789abcdef"),
+        ("🚀", "job-0123456789abcdef"),
+        ("--42 ÉTUDE--", "job-42-etude-0123456789abcdef"),
+        ("x" * 200, "job-" + "x" * 42 + "-0123456789abcdef"),
+        ("a" * 41 + "-b", "job-" + "a" * 41 + "-0123456789abcdef"),
+    ],
+)
+def test_job_names_are_readable_dns_labels(name: str, expected: str) -> None:
+    result = m.job_name("0123456789abcdef", name)
+    assert result == expected
+    assert len(result) <= 63 and DNS_LABEL.match(result)
+
+
+def test_names_stay_unique_per_job() -> None:
+    names = {m.job_name(f"{i:016x}", "same name") for i in range(1000)}
+    assert len(names) == 1000
+
+
+@pytest.mark.parametrize(
+    ("value", "pattern"),
+    [
+        ("alice", "alice"),
+        ("research", "research"),
+        ("a_b.c-d", "a_b.c-d"),
+        # Invalid values keep what is readable and add a hash of the exact value.
+        ("data-team-", r"data-team-[0-9a-f]{8}"),
+        ("alice@example.org", r"alice-example\.org-[0-9a-f]{8}"),
+        ("józef", r"jozef-[0-9a-f]{8}"),
+        ("日本", r"[0-9a-f]{12}"),
+        ("a" * 64, "a" * 50 + r"-[0-9a-f]{8}"),
+    ],
+)
+def test_label_values(value: str, pattern: str) -> None:
+    result = m.label_value(value)
+    assert re.fullmatch(pattern, result), result
+    assert LABEL_VALUE.match(result) and len(result) <= 63
+
+
+def test_label_values_of_different_users_differ() -> None:
+    users = ["a@x.org", "a@y.org", "a.x.org", "józef", "jozef", "日本", "中国"]
+    assert len({m.label_value(user) for user in users}) == len(users)
+
+
+@pytest.mark.parametrize(
+    ("cpu", "expected"), [(1, "1"), (0.5, "500m"), (2.25, "2250m"), (0.0001, "1m"), (64, "64")]
+)
+def test_cpu_quantities(cpu: float, expected: str) -> None:
+    assert m.cpu_quantity(cpu) == expected
+
+
+@pytest.mark.parametrize(
+    ("memory", "expected"),
+    [("2Gi", "2Gi"), (" 1.5Gi ", "1.5Gi"), ("512M", "512M"), ("1K", "1000"), ("64", "64")],
+)
+def test_memory_quantities(memory: str, expected: str) -> None:
+    assert m.memory_quantity(memory) == expected
+    assert QUANTITY.match(expected)
+
+
+@pytest.mark.parametrize(
+    ("toleration", "problem"),
+    [
+        ({"key": "a", "effect": "NoScheduleEver"}, "unknown effect"),
+        ({"key": "a", "operator": "In"}, "operator must be Exists or Equal"),
+        ({"key": "a", "operator": "Exists", "value": "x"}, "takes no value"),
+        ({"key": "a", "effect": "NoSchedule", "tolerationSeconds": 5}, "NoExecute only"),
+        ({"key": "a", "tolerations": 1}, "unknown field"),
+        ({"key": 5}, "key must be a string"),
+    ],
+)
+def test_bad_tolerations_are_refused_before_the_job_is_accepted(
+    toleration: dict[str, Any], problem: str
+) -> None:
+    bad = spec(instance_type=InstanceType(name="odd", tolerations=[toleration]))
+    reason = KubernetesBackend(data_dir="/nonexistent").validate(bad)
+    assert reason is not None and problem in reason
+
+
+@pytest.mark.parametrize(
+    ("job_spec", "problem"),
+    [
+        (spec(image=Image(name="local", prefix="/opt/env")), "has no container_image"),
+        (spec(datasets=[Dataset(name="mnist", path="/srv/mnist")]), "no `pvc` or `host_path`"),
+    ],
+)
+def test_catalog_entries_without_kubernetes_parts_are_refused(
+    job_spec: JobSpec, problem: str
+) -> None:
+    reason = KubernetesBackend(data_dir="/nonexistent").validate(job_spec)
+    assert reason is not None and problem in reason
+    assert KubernetesBackend(data_dir="/nonexistent").validate(spec()) is None
+
+
+def test_builders_are_pure() -> None:
+    job_spec, settings = CASES["all-settings"]
+    first = m.job_manifest(job_spec, settings)
+    first["spec"]["template"]["metadata"]["labels"]["mutated"] = "yes"
+    assert m.job_manifest(job_spec, settings) != first
+    assert "mutated" not in m.job_manifest(job_spec, settings)["metadata"]["labels"]
