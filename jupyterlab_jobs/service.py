@@ -176,7 +176,6 @@ class JobService:
         self.log = log or logging.getLogger(__name__)
         self._groups_cache: dict[str, tuple[float, list[str]]] = {}
         self._dispatch_lock = threading.Lock()
-        self._dispatch_again = threading.Event()
 
     # -- who may do what ---------------------------------------------------------------
     def groups_of(self, user: str) -> list[str]:
@@ -433,22 +432,16 @@ class JobService:
 
     # -- the queue ---------------------------------------------------------------------
     def dispatch(self) -> None:
-        """Start pending jobs first-in first-out while the backend has capacity.
+        """Start queued jobs first-in first-out while the backend has capacity.
 
-        One thread per process dispatches (others ask it to go round again); across
-        processes, the claim is a compare-and-set inside an IMMEDIATE transaction, so a job
-        is never started twice and capacity is counted over all servers' jobs.
+        Threads of one process dispatch one at a time (so a caller returns with the queue
+        settled, each job's message saying why it waits); across processes, the claim is
+        a compare-and-set inside an IMMEDIATE transaction, so a job is never started twice
+        and capacity is counted over all servers' jobs.
         """
-        self._dispatch_again.set()
-        if not self._dispatch_lock.acquire(blocking=False):
-            return
-        try:
-            while self._dispatch_again.is_set():
-                self._dispatch_again.clear()
-                while self._start_next():
-                    pass
-        finally:
-            self._dispatch_lock.release()
+        with self._dispatch_lock:
+            while self._start_next():
+                pass
 
     def _start_next(self) -> bool:
         """Claim and start the oldest pending job; False when none can start now."""

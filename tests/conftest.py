@@ -60,7 +60,12 @@ def server_config(tmp_path: Path, user: str = "alice", **jobs: Any) -> dict[str,
         "StaticGroupsProvider": {
             "user_groups": {"alice": ["research", "ops"], "bob": ["ops"], "carol": ["secret"]}
         },
-        "LocalBackend": {"grace_seconds": 1.0, "max_concurrent_jobs": 4, "cpu_capacity": 2},
+        "LocalBackend": {
+            "grace_seconds": 1.0,
+            "max_concurrent_jobs": 4,
+            "cpu_capacity": 2,
+            "launcher_idle_seconds": 30,
+        },
     }
 
 

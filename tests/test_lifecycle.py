@@ -21,6 +21,13 @@ def alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.parametrize(
+    "jobs_settings",
+    [
+        pytest.param({}, id="forked-by-the-launcher"),
+        pytest.param({"LocalBackend": {"use_launcher": False}}, id="started-directly"),
+    ],
+)
 async def test_success_has_times_exit_code_and_log(api: Any) -> None:
     job = await api.submit("echo hello; echo oops >&2", name="greeting")
     assert job["name"] == "greeting" and job["user"] == "alice" and job["group"] == "research"

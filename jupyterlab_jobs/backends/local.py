@@ -13,13 +13,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from traitlets import Dict, Float, Int, List, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 
 from ..models import Job
 from . import supervisor
@@ -101,11 +102,26 @@ class LocalBackend(Backend):
         config=True
     )
 
+    use_launcher = Bool(
+        True,
+        help="Start supervisors by forking a small resident launcher process (a few ms) "
+        "instead of starting a new Python for each job (tens of ms).",
+    ).tag(config=True)
+
+    launcher_idle_seconds = Float(
+        900.0,
+        help="The launcher exits after this long without starting a job.",
+    ).tag(config=True)
+
     launch_timeout_seconds = Float(
         60.0,
         help="A job claimed for start whose supervisor never reported within this time "
         "(the server died while starting it) is Failed.",
     ).tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._launcher_lock = threading.Lock()
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -200,23 +216,67 @@ class LocalBackend(Backend):
             "notify_dir": str(self.notify_dir),
         }
         (directory / "spec.json").write_text(json.dumps(run_spec), encoding="utf-8")
-        launcher = subprocess.run(
-            [self.python, "-I", "-S", str(SUPERVISOR), str(directory)],
+        answer = self._launch_through_launcher(directory) if self.use_launcher else None
+        if answer is None:
+            answer = self._run_supervisor_script([str(directory)])
+        if answer != "ok":
+            raise BackendError(f"Could not start the job: {answer.removeprefix('error: ')}")
+        state = _read_json(directory / "state.json") or {}
+        return Started(
+            backend_state=json.dumps({"cpus": cpus, **state}),
+            started_at=float(state.get("started_at", time.time())),
+        )
+
+    # -- starting supervisors ----------------------------------------------------------
+    @property
+    def launcher_socket(self) -> Path:
+        """One launcher per user, data directory and supervisor version."""
+        version = hashlib.sha256(SUPERVISOR.read_bytes()).hexdigest()[:8]
+        return self.notify_dir / f"launcher-{os.getuid()}-{version}.ctl"
+
+    def _run_supervisor_script(self, arguments: list[str]) -> str:
+        """Run supervisor.py in a new Python; its first line of output is the answer."""
+        process = subprocess.run(
+            [self.python, "-I", "-S", str(SUPERVISOR), *arguments],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             start_new_session=True,
             timeout=self.launch_timeout_seconds,
             check=False,
         )
-        answer = launcher.stdout.decode(errors="replace").strip()
-        if answer != "ok":
-            detail = answer.removeprefix("error: ") or launcher.stderr.decode(errors="replace")
-            raise BackendError(f"Could not start the job: {detail.strip()[-500:]}")
-        state = _read_json(directory / "state.json") or {}
-        return Started(
-            backend_state=json.dumps({"cpus": cpus, **state}),
-            started_at=float(state.get("started_at", time.time())),
-        )
+        answer = process.stdout.decode(errors="replace").strip()
+        return answer or process.stderr.decode(errors="replace").strip()[-500:]
+
+    def _launch_through_launcher(self, directory: Path) -> str | None:
+        """Ask the resident launcher to fork a supervisor; start the launcher if needed.
+
+        None when no launcher can be reached: the caller then starts the supervisor
+        script directly (slower, same result).
+        """
+        path = str(self.launcher_socket)
+        for attempt in range(2):
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+                    connection.settimeout(self.launch_timeout_seconds)
+                    connection.connect(path)
+                    connection.sendall(f"{directory}\n".encode())
+                    answer = connection.makefile("rb").readline().decode(errors="replace")
+                return answer.strip() or "error: the supervisor exited before the job started"
+            except (FileNotFoundError, ConnectionRefusedError):
+                if attempt:
+                    break
+                with self._launcher_lock:
+                    self.notify_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    started = self._run_supervisor_script(
+                        ["--serve", path, str(self.launcher_idle_seconds)]
+                    )
+                if not started.startswith("ready"):
+                    self.log.warning("Could not start the job launcher: %s", started)
+                    break
+            except OSError as error:
+                self.log.warning("The job launcher failed (%s); starting directly", error)
+                break
+        return None
 
     def cancel(self, job: Job) -> None:
         state = _read_json(self.job_dir(job) / "state.json")

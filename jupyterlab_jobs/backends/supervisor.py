@@ -29,8 +29,11 @@ import select
 import shutil
 import signal
 import socket
+import struct
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -87,13 +90,17 @@ def job_processes(session: int, supervisor: int) -> dict[int, int]:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if fields[0] in ("Z", "X") or pid == supervisor:
+        if pid == supervisor:
             continue
+        # A zombie still links its children to the supervisor until they are re-parented.
         parents[pid] = int(fields[1])
+        if fields[0] in ("Z", "X"):
+            continue
         resident[pid] = int(fields[21]) * PAGE_SIZE
         if int(fields[3]) == session:
             members.add(pid)
-    for pid, parent in parents.items():
+    for pid in resident:
+        parent = parents[pid]
         for _ in range(64):
             if parent == supervisor:
                 members.add(pid)
@@ -143,8 +150,6 @@ class Supervisor:
             resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
 
     def start(self) -> int:
-        import subprocess
-
         home = self.prepare_home()
         log_fd = os.open(
             os.path.join(self.job_dir, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
@@ -254,29 +259,26 @@ class Supervisor:
         notify(self.spec)
 
 
-def main(job_dir: str) -> int:
-    reader, writer = os.pipe()
-    if os.fork():
-        # The launcher: relay the grandchild's first line, then exit so the server reaps us.
-        os.close(writer)
-        with os.fdopen(reader, "rb") as pipe:
-            line = pipe.readline()
-        sys.stdout.write(line.decode() or "error: the supervisor exited before the job started\n")
-        sys.stdout.flush()
-        return 0
-    os.close(reader)
+def supervise(job_dir: str, reply: Callable[[bytes], None]) -> int:
+    """Become the job's supervisor: start the job, ``reply`` ``ok`` (or why not), wait.
+
+    Runs in a freshly forked process, which leaves its parent's session here.
+    """
     os.setsid()
-    supervisor = Supervisor(job_dir)
+    try:
+        supervisor = Supervisor(job_dir)
+    except (OSError, ValueError) as error:
+        reply(f"error: the job's spec cannot be read: {error}\n".encode())
+        return 1
     try:
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         supervisor.start()
     except Exception as error:  # report why the job could not start, in words
-        os.write(writer, f"error: {error}\n".encode())
+        reply(f"error: {error}\n".encode())
         shutil.rmtree(supervisor.spec["home"], ignore_errors=True)
         return 1
-    os.write(writer, b"ok\n")
-    os.close(writer)
+    reply(b"ok\n")
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -285,5 +287,98 @@ def main(job_dir: str) -> int:
     return 0
 
 
+def main(job_dir: str) -> int:
+    """Direct launch: fork the supervisor, relay its first line, exit (the server reaps us)."""
+    reader, writer = os.pipe()
+    if os.fork():
+        os.close(writer)
+        with os.fdopen(reader, "rb") as pipe:
+            line = pipe.readline()
+        sys.stdout.write(line.decode() or "error: the supervisor exited before the job started\n")
+        sys.stdout.flush()
+        return 0
+    os.close(reader)
+
+    def reply(line: bytes) -> None:
+        os.write(writer, line)
+        os.close(writer)
+
+    return supervise(job_dir, reply)
+
+
+def serve(path: str, idle_seconds: float) -> int:
+    """The launcher: a small resident process that forks a supervisor per request.
+
+    Forking this already-started, single-threaded process takes a few milliseconds,
+    against tens for starting a new Python. It answers only its own user (SO_PEERCRED),
+    exits after ``idle_seconds`` without requests, and never holds a job: supervisors
+    leave its session at once and outlive it.
+    """
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                probe.connect(path)
+                sys.stdout.write("ready (already running)\n")
+                return 0
+            except ConnectionRefusedError:
+                os.unlink(path)  # left by a launcher that died
+            finally:
+                probe.close()
+        listener.bind(path)
+        listener.listen(64)
+    except OSError as error:
+        sys.stdout.write(f"error: {error}\n")
+        return 1
+    if os.fork():
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        return 0
+    os.setsid()
+    os.chdir("/")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps our children
+    listener.settimeout(idle_seconds)
+    uid = os.getuid()
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except TimeoutError:
+            break
+        with connection:
+            credentials = connection.getsockopt(
+                socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+            )
+            if struct.unpack("3i", credentials)[2] != uid:
+                continue
+            connection.settimeout(10)
+            try:
+                job_dir = connection.makefile("rb").readline().decode().strip()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if os.fork() == 0:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                listener.close()
+                code = 1
+
+                def reply(line: bytes, connection: socket.socket = connection) -> None:
+                    connection.sendall(line)
+                    connection.close()
+
+                try:
+                    code = supervise(job_dir, reply)
+                finally:
+                    os._exit(code)
+    with contextlib.suppress(OSError):
+        if os.stat(path).st_ino == os.fstat(listener.fileno()).st_ino:
+            os.unlink(path)
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--serve":
+        sys.exit(serve(sys.argv[2], float(sys.argv[3])))
     sys.exit(main(sys.argv[1]))
