@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import time
 from typing import Any
@@ -24,8 +23,9 @@ def iso(timestamp: float | None) -> str | None:
     """ISO-8601 UTC with milliseconds and a ``Z``, or None."""
     if timestamp is None:
         return None
-    moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    milliseconds = round(timestamp * 1000)
+    seconds, fraction = divmod(milliseconds, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:03d}Z"
 
 
 def human_duration(seconds: float) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from .errors import InvalidInput
 from .models import ACTIVE_STATUSES, CANCELLED, FINAL_STATUSES, PENDING, Job
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry migrates from version N (its index) to N + 1.
 MIGRATIONS: list[str] = [
@@ -62,6 +62,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE jobs ADD COLUMN notebook TEXT;
     ALTER TABLE jobs ADD COLUMN parameters TEXT;
     ALTER TABLE jobs ADD COLUMN output_path TEXT;
+    """,
+    # 3: retention looks only at jobs whose logs are still there.
+    """
+    CREATE INDEX jobs_logs_kept ON jobs (finished_at) WHERE logs_available = 1
+        AND finished_at IS NOT NULL;
     """,
 ]
 
@@ -186,8 +191,10 @@ class Store:
                 clauses.append("seq < ?")
                 params.append(before)
             sql = f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY seq DESC LIMIT ?"
-            scans.append([_row_to_job(r) for r in db.execute(sql, (*params, limit + 1))])
-        merged = list(itertools.islice(heapq.merge(*scans, key=lambda j: -j.seq), limit + 1))
+            scans.append(db.execute(sql, (*params, limit + 1)).fetchall())
+        # Rows end with seq: merge the per-group scans newest first, build Jobs for the page.
+        rows = list(itertools.islice(heapq.merge(*scans, key=lambda r: -r[-1]), limit + 1))
+        merged = [_row_to_job(row) for row in rows]
         page = merged[:limit]
         next_cursor = encode_cursor(page[-1].seq) if len(merged) > limit else None
         return page, next_cursor
@@ -206,11 +213,10 @@ class Store:
 
     def finished_before(self, timestamp: float, *, logs_available: bool | None = None) -> list[Job]:
         sql = f"{_SELECT} WHERE finished_at IS NOT NULL AND finished_at < ?"
-        params: list[Any] = [timestamp]
         if logs_available is not None:
-            sql += " AND logs_available = ?"
-            params.append(int(logs_available))
-        return [_row_to_job(r) for r in self._connect().execute(sql, params)]
+            # A literal, so that SQLite can use the partial index jobs_logs_kept.
+            sql += f" AND logs_available = {int(logs_available)}"
+        return [_row_to_job(r) for r in self._connect().execute(sql, (timestamp,))]
 
     def count(self) -> int:
         return int(self._connect().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
