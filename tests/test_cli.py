@@ -1,0 +1,132 @@
+"""`jupyter jobs`: the command line against a real server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import server_config
+from server_process import REPO, TOKEN, ServerProcess
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path, server_config(tmp_path)).start()
+    yield process
+    process.stop()
+
+
+def cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab_jobs.cli",
+            "--url",
+            server.url.rsplit("/jupyterlab-jobs/")[0],
+            "--token",
+            TOKEN,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+
+
+def test_submit_follow_list_show_logs_rerun_cancel(server: ServerProcess) -> None:
+    run = cli(
+        server,
+        "submit",
+        "--group",
+        "research",
+        "--instance-type",
+        "cpu-half",
+        "--image",
+        "base",
+        "--name",
+        "from the cli",
+        "--command",
+        "echo one; echo two",
+        "--follow",
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("Submitted job ")
+    assert run.stdout.endswith("one\ntwo\n")
+    job_id = run.stdout.split()[2]
+
+    listed = cli(server, "list", "--mine")
+    assert listed.returncode == 0
+    assert "from the cli" in listed.stdout and "Succeeded" in listed.stdout
+
+    shown = json.loads(cli(server, "show", job_id).stdout)
+    assert shown["status"] == "Succeeded" and shown["exit_code"] == 0
+
+    assert cli(server, "logs", job_id, "--tail", "1").stdout == "two\n"
+
+    rerun = cli(server, "--json", "rerun", job_id)
+    assert json.loads(rerun.stdout)["rerun_of"] == job_id
+
+    failing = cli(
+        server,
+        "submit",
+        "--group",
+        "ops",
+        "--instance-type",
+        "cpu-half",
+        "--image",
+        "base",
+        "--command",
+        "exit 4",
+        "--follow",
+    )
+    assert failing.returncode == 1
+
+
+def test_errors_are_messages_and_exit_code_1(server: ServerProcess) -> None:
+    denied = cli(
+        server,
+        "submit",
+        "--group",
+        "secret",
+        "--instance-type",
+        "cpu-half",
+        "--image",
+        "base",
+        "--command",
+        "true",
+    )
+    assert denied.returncode == 1
+    assert "not a member of group 'secret'" in denied.stderr
+    unknown = cli(server, "cancel", "nope")
+    assert unknown.returncode == 1 and "No job with id 'nope'" in unknown.stderr
+    bad = cli(
+        server,
+        "submit",
+        "--group",
+        "research",
+        "--instance-type",
+        "cpu-half",
+        "--image",
+        "python",
+        "--notebook",
+        "x.ipynb",
+        "-p",
+        "novalue",
+    )
+    assert bad.returncode == 1 and "not name=value" in bad.stderr
+    unreachable = subprocess.run(
+        [sys.executable, "-m", "jupyterlab_jobs.cli", "--url", "http://127.0.0.1:9", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert unreachable.returncode == 1 and "Cannot reach" in unreachable.stderr
