@@ -310,7 +310,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.refresh,
         CommandIDs.submitNotebook
       ]) {
-        palette.addItem({ command, category });
+        palette.addItem({ command, category, args: { isPalette: true } });
       }
     }
   }

@@ -1,4 +1,9 @@
-import { Button, HTMLSelect, InputGroup } from '@jupyterlab/ui-components';
+import {
+  Button,
+  caretLeftIcon,
+  HTMLSelect,
+  InputGroup
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
@@ -283,6 +288,19 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
 
   return (
     <form className="jp-Jobs-form" onSubmit={onSubmit} noValidate>
+      <div className="jp-Jobs-detailHeader">
+        <Button
+          type="button"
+          minimal
+          small
+          className="jp-Jobs-back"
+          onClick={() => props.onCancel()}
+          title="Back to the job list"
+        >
+          <caretLeftIcon.react tag="span" className="jp-Jobs-buttonIcon" />
+          Jobs
+        </Button>
+      </div>
       <h2 className="jp-Jobs-formTitle">Create Job</h2>
       <ChoiceFields
         idPrefix="jp-Jobs-create"
