@@ -72,12 +72,17 @@ class NotebookJobBody
     const errors = this._errors;
     const set = (patch: Partial<INotebookJobValue>) => {
       this._value = { ...this._value, ...patch };
-      // Errors go away as the field they are about is edited.
-      const cleared = { ...this._errors };
-      for (const key of Object.keys(patch)) {
-        delete cleared[key as keyof NotebookJobErrors];
+      // The server's errors go away as the field they are about is edited; the
+      // client's checks are redone at every change.
+      const remaining = { ...this._errors };
+      for (const key of [...Object.keys(patch), 'form']) {
+        delete remaining[key as keyof NotebookJobErrors];
       }
-      this._errors = cleared;
+      const live = validateNotebookJob(this._value, this._options);
+      this._errors = { ...remaining, ...live };
+      // Synchronously, before the dialog's own input handler looks for it: a
+      // `.jp-mod-error` inside a dialog disables its accept button.
+      this.toggleClass('jp-mod-error', Object.keys(live).length > 0);
       this.update();
     };
     return (

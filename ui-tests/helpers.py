@@ -15,7 +15,8 @@ PANEL = "#jupyterlab-jobs-panel"
 
 def command(page: Page, command_id: str, args: dict | None = None) -> None:
     page.evaluate(
-        "([id, args]) => window.jupyterapp.commands.execute(id, args)", [command_id, args or {}]
+        "async ([id, args]) => { await window.jupyterapp.commands.execute(id, args); }",
+        [command_id, args or {}],
     )
 
 
