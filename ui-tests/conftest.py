@@ -29,6 +29,7 @@ REPO = HERE.parent
 OUTPUT = REPO / "test-output"
 SCREENSHOTS = OUTPUT / "screenshots"
 TOKEN = "ui-test-token"
+SESSION_START = time.time()
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -268,3 +269,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     setattr(item, f"rep_{report.when}", report)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    perf = OUTPUT / "perf.json"
+    if perf.exists() and perf.stat().st_mtime > SESSION_START:
+        terminalreporter.write_sep("-", "10 000 jobs in the panel (test-output/perf.json)")
+        for key, value in json.loads(perf.read_text()).items():
+            terminalreporter.write_line(f"{key}: {value}")

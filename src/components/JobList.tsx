@@ -106,6 +106,7 @@ export function JobList(props: IJobListProps): JSX.Element {
     rows.push(
       <JobRow
         key={job.id}
+        index={index}
         job={job}
         top={index * rowHeight}
         height={rowHeight}
@@ -225,6 +226,7 @@ export function JobList(props: IJobListProps): JSX.Element {
             className="jp-Jobs-rows"
             style={{ height: jobs.length * rowHeight }}
             role="rowgroup"
+            data-count={jobs.length}
           >
             {rows}
           </div>
@@ -278,6 +280,7 @@ export function JobList(props: IJobListProps): JSX.Element {
 }
 
 interface IJobRowProps extends IJobListProps {
+  index: number;
   job: IJob;
   top: number;
   height: number;
@@ -336,6 +339,8 @@ function JobRow(props: IJobRowProps): JSX.Element {
         role="row"
         style={style}
         data-job-id={job.id}
+        data-index={props.index}
+        aria-rowindex={props.index + 1}
       >
         <span role="cell">
           <StatusBadge status={job.status} />
@@ -366,6 +371,8 @@ function JobRow(props: IJobRowProps): JSX.Element {
       role="row"
       style={style}
       data-job-id={job.id}
+      data-index={props.index}
+      aria-rowindex={props.index + 1}
     >
       <div className="jp-Jobs-compactLine">
         <StatusBadge status={job.status} />
