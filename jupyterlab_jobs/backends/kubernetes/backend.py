@@ -224,6 +224,8 @@ class KubernetesBackend(Backend):
         super().__init__(**kwargs)
         self._client_lock = threading.Lock()
         self._api_client: client.ApiClient | None = None
+        self._batch: Any = None
+        self._core: Any = None
         self._resolved_namespace = ""
         self._reflectors: dict[str, Reflector] = {}
         self._pumps: dict[str, LogPump] = {}
@@ -274,11 +276,19 @@ class KubernetesBackend(Backend):
 
     @property
     def batch(self) -> Any:
-        return client.BatchV1Api(self.api_client())
+        api_client = self.api_client()
+        with self._client_lock:
+            if self._batch is None or self._batch.api_client is not api_client:
+                self._batch = client.BatchV1Api(api_client)  # the first costs ~1 s
+            return self._batch
 
     @property
     def core(self) -> Any:
-        return client.CoreV1Api(self.api_client())
+        api_client = self.api_client()
+        with self._client_lock:
+            if self._core is None or self._core.api_client is not api_client:
+                self._core = client.CoreV1Api(api_client)
+            return self._core
 
     # -- manifests ---------------------------------------------------------------------
     def manifest_settings(self) -> manifests.ManifestSettings:
