@@ -1,0 +1,266 @@
+"""One behaviour, two backends: a job's whole life through the REST API, run on the local
+backend and on the Kubernetes backend (against ``fake_k8s.FakeCluster``, whose kubelet
+runs each pod's command as a local process, after a short schedule and create delay).
+
+Assertions here hold for both; what a backend may do differently (the exact words of a
+failure message, whole-second timestamps on a cluster) is spelled out where it matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_k8s import FakeCluster, wait_for
+
+ORDER = ["Pending", "Preparing", "Running", "Succeeded", "Failed", "Cancelled"]
+K8S_BACKEND = "jupyterlab_jobs.backends.kubernetes.KubernetesBackend"
+
+
+@pytest.fixture(params=["local", "kubernetes"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def extra_settings() -> dict[str, dict[str, Any]]:
+    """Parametrize to add JobsApp settings for one test (both backends)."""
+    return {}
+
+
+@pytest.fixture
+def cluster(backend_name: str) -> Iterator[FakeCluster | None]:
+    if backend_name != "kubernetes":
+        yield None
+        return
+    fake = FakeCluster(auto=True, schedule_delay=0.2, start_delay=0.2)
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def jobs_settings(
+    cluster: FakeCluster | None, tmp_path: Path, extra_settings: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    settings: dict[str, dict[str, Any]] = {"JobsApp": {}}
+    if cluster is not None:
+        settings["JobsApp"] = {
+            "backend_class": K8S_BACKEND,
+            "images": [
+                {"name": "base", "container_image": "debian:12"},
+                {"name": "python", "container_image": "python:3.12"},
+            ],
+            "datasets": [{"name": "mnist", "pvc": "mnist"}],
+        }
+        settings["KubernetesBackend"] = {
+            "config_source": "kubeconfig",
+            "kubeconfig": str(cluster.write_kubeconfig(tmp_path / "kubeconfig.json")),
+            "request_timeout_seconds": 5.0,
+            "max_backoff_seconds": 0.2,
+            "grace_seconds": 1,  # as LocalBackend.grace_seconds in conftest
+        }
+    for section, values in extra_settings.items():
+        settings.setdefault(section, {}).update(values)
+    return settings
+
+
+@pytest.fixture
+def api(api: Any, jobs_app: Any, jp_asyncio_loop: Any) -> Any:
+    """The REST client, once the backend knows the cluster's state (the first list; the
+    Kubernetes client's first use takes a second or two)."""
+
+    async def ready() -> None:
+        end = time.monotonic() + 30
+        while not getattr(jobs_app.backend, "ready", True):
+            assert time.monotonic() < end, "the backend never listed the cluster"
+            await asyncio.sleep(0.01)
+
+    jp_asyncio_loop.run_until_complete(ready())
+    return api
+
+
+async def watch_statuses(api: Any, job_id: str, timeout: float = 30) -> list[str]:
+    """Every status the job showed while polled every 20 ms, until it was final."""
+    seen: list[str] = []
+    end = time.monotonic() + timeout
+    while not seen or seen[-1] not in ("Succeeded", "Failed", "Cancelled"):
+        assert time.monotonic() < end, f"still {seen}"
+        status = (await api.call("GET", f"jobs/{job_id}"))["status"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        await asyncio.sleep(0.02)
+    return seen
+
+
+async def test_a_job_runs_through_the_statuses_to_success(
+    api: Any, backend_name: str, cluster: FakeCluster | None
+) -> None:
+    job = await api.submit("echo hello; sleep 0.6; echo oops >&2", name="greeting")
+    assert job["status"] in ("Pending", "Preparing", "Running")
+    assert (job["name"], job["user"], job["group"]) == ("greeting", "alice", "research")
+    seen = await watch_statuses(api, job["id"])
+    assert seen == sorted(seen, key=ORDER.index), f"statuses went backwards: {seen}"
+    assert "Running" in seen and seen[-1] == "Succeeded"
+    if cluster is not None:  # the fake cluster takes 0.2 s to schedule, 0.2 s to create
+        assert "Preparing" in seen
+    done = await api.call("GET", f"jobs/{job['id']}")
+    assert done["exit_code"] == 0 and done["message"] == ""
+    assert done["created_at"] <= done["started_at"] <= done["finished_at"]
+    assert 0 <= done["duration_seconds"] < 5
+    assert done["logs_available"] is True
+    assert await api.logs(job["id"]) == "hello\noops\n"
+
+
+async def test_jobs_are_listed_newest_first_and_filtered(api: Any) -> None:
+    first = await api.submit("true", name="first run")
+    second = await api.submit("exit 1", name="second run")
+    for job in (first, second):
+        await api.wait(job["id"])
+    listed = (await api.call("GET", "jobs"))["jobs"]
+    assert [j["id"] for j in listed] == [second["id"], first["id"]]
+    assert [j["id"] for j in (await api.call("GET", "jobs", q="first"))["jobs"]] == [first["id"]]
+    failed = (await api.call("GET", "jobs", status="Failed"))["jobs"]
+    assert [j["id"] for j in failed] == [second["id"]]
+
+
+async def test_a_failing_command_is_failed_with_its_exit_code(api: Any) -> None:
+    job = await api.submit("echo about to fail; exit 3")
+    done = await api.wait(job["id"])
+    assert done["status"] == "Failed"
+    assert done["exit_code"] == 3
+    # Local: "Exited with code 3"; Kubernetes adds the container's last words:
+    # "about to fail (exit code 3)".
+    assert re.search(r"\bexit(ed with)? code 3\b", done["message"], re.IGNORECASE)
+
+
+async def test_environment_variables(api: Any) -> None:
+    names = ["PRIMEHUB_USER", "PRIMEHUB_GROUP", "JUPYTERHUB_USER", "JOB_ID", "JOB_NAME"]
+    names += ["JOB_GROUP", "JOB_USER", "INSTANCE_TYPE", "IMAGE_NAME", "PYTHONUNBUFFERED"]
+    command = "; ".join(f'echo "{n}=${n}"' for n in names)
+    job = await api.submit(command, name="env check")
+    await api.wait(job["id"])
+    lines = dict(line.split("=", 1) for line in (await api.logs(job["id"])).splitlines())
+    assert lines == {
+        "PRIMEHUB_USER": "alice",
+        "PRIMEHUB_GROUP": "research",
+        "JUPYTERHUB_USER": "alice",
+        "JOB_ID": job["id"],
+        "JOB_NAME": "env check",
+        "JOB_GROUP": "research",
+        "JOB_USER": "alice",
+        "INSTANCE_TYPE": "cpu-half",
+        "IMAGE_NAME": "base",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+async def test_logs_offset_tail_and_header(api: Any) -> None:
+    job = await api.submit("for i in 1 2 3 4 5; do echo line$i; done")
+    await api.wait(job["id"])
+    response = await api.raw("GET", f"jobs/{job['id']}/logs")
+    text = response.body.decode()
+    assert text == "".join(f"line{i}\n" for i in range(1, 6))
+    assert int(response.headers["X-Log-Offset"]) == len(text)
+    assert await api.logs(job["id"], offset=12) == text[12:]
+    assert await api.logs(job["id"], tail=2) == "line4\nline5\n"
+
+
+async def test_logs_follow_streams_until_the_job_ends(api: Any, jp_fetch: Any) -> None:
+    job = await api.submit("for i in 1 2 3; do echo tick$i; sleep 0.4; done")
+    await api.wait(job["id"], {"Running"})
+    received: list[bytes] = []
+    response = await jp_fetch(
+        "jupyterlab-jobs",
+        "jobs",
+        job["id"],
+        "logs",
+        params={"follow": "1"},
+        streaming_callback=received.append,
+        request_timeout=30,
+    )
+    assert response.code == 200
+    assert b"".join(received) == b"tick1\ntick2\ntick3\n"
+    assert len(received) >= 2, "output must arrive while the job runs, not only at the end"
+    assert (await api.call("GET", f"jobs/{job['id']}"))["status"] == "Succeeded"
+
+
+async def test_cancel_stops_the_job_gracefully(api: Any, cluster: FakeCluster | None) -> None:
+    job = await api.submit("trap 'echo got SIGTERM; exit 0' TERM; echo ready; sleep 60 & wait")
+    await api.wait(job["id"], {"Running"})
+    end = time.monotonic() + 10
+    while "ready" not in await api.logs(job["id"]):
+        assert time.monotonic() < end
+        await asyncio.sleep(0.05)
+    cancelled = await api.call("POST", f"jobs/{job['id']}/cancel")
+    assert cancelled["id"] == job["id"]
+    done = await api.wait(job["id"])
+    assert done["status"] == "Cancelled"
+    assert done["message"] == "Cancelled by alice"
+    assert done["finished_at"] is not None
+    assert (await api.logs(job["id"])).endswith("got SIGTERM\n"), "SIGTERM first, then a grace"
+    conflict = await api.call("POST", f"jobs/{job['id']}/cancel", expect=409)
+    assert "already ended" in conflict["message"]
+    if cluster is not None:
+        assert [policy for _, policy in cluster.deletions] == ["Foreground"]
+
+
+async def test_rerun_creates_a_new_job_owned_by_the_caller(api: Any) -> None:
+    job = await api.submit("echo $JOB_ID", name="original")
+    await api.wait(job["id"])
+    again = await api.call("POST", f"jobs/{job['id']}/rerun", expect=201)
+    assert again["id"] != job["id"] and again["rerun_of"] == job["id"]
+    for field in ("name", "group", "instance_type", "image", "command"):
+        assert again[field] == job[field]
+    done = await api.wait(again["id"])
+    assert done["status"] == "Succeeded"
+    assert (await api.logs(again["id"])).strip() == again["id"]
+
+
+@pytest.mark.parametrize("extra_settings", [{"JobsApp": {"max_runtime_seconds": 2}}])
+async def test_the_deadline_fails_a_job_that_runs_too_long(
+    api: Any, cluster: FakeCluster | None
+) -> None:
+    job = await api.submit("echo start; sleep 60")
+    done = await api.wait(job["id"], timeout=20)
+    assert done["status"] == "Failed"
+    assert done["message"] == "Exceeded the maximum run time of 2s"
+    # A cluster's timestamps have whole seconds: 2 s of running may show as 1 to 3.
+    low = 1 if cluster is not None else 2
+    assert low <= done["duration_seconds"] < 6
+    assert await api.logs(job["id"]) == "start\n"
+
+
+@pytest.mark.parametrize(
+    "extra_settings",
+    [{"JobsApp": {"log_retention_seconds": 1, "retention_interval_seconds": 0.2}}],
+)
+async def test_log_retention_removes_logs_and_keeps_the_record(
+    api: Any, jobs_app: Any, cluster: FakeCluster | None
+) -> None:
+    job = await api.submit("echo bye")
+    done = await api.wait(job["id"])
+    assert done["logs_available"] is True
+    end = time.monotonic() + 10
+    while (await api.call("GET", f"jobs/{job['id']}"))["logs_available"]:
+        assert time.monotonic() < end
+        await asyncio.sleep(0.1)
+    assert not (Path(jobs_app.data_dir) / "jobs" / job["id"]).exists()
+    gone = await api.call("GET", f"jobs/{job['id']}/logs", expect=410)
+    assert "removed" in gone["message"]
+    listed = (await api.call("GET", "jobs"))["jobs"]
+    assert listed[0]["id"] == job["id"] and listed[0]["status"] == "Succeeded"
+    if cluster is not None:
+        (created,) = [j for _, j in _created_jobs(cluster)]
+        assert created["spec"]["ttlSecondsAfterFinished"] == 1, "tied to log retention"
+        name = created["metadata"]["name"]
+        wait_for(lambda: (name, "Background") in cluster.deletions, what="the Job deleted")
+
+
+def _created_jobs(cluster: FakeCluster) -> list[tuple[str, dict[str, Any]]]:
+    with cluster.cond:
+        return [(e, obj) for _, kind, e, obj in cluster.history if kind == "jobs" and e == "ADDED"]
