@@ -68,8 +68,12 @@ def make_spec(name: str = "train model", job_id: str = "0123456789abcdef", **job
 class Running:
     """A backend whose ``watch`` runs on its own event loop thread, as under the app."""
 
-    def __init__(self, cluster: FakeCluster, data_dir: Path, **options: Any) -> None:
-        kubeconfig = cluster.write_kubeconfig(data_dir / "kubeconfig.json")
+    def __init__(self, cluster: FakeCluster | Path, data_dir: Path, **options: Any) -> None:
+        kubeconfig = (
+            cluster
+            if isinstance(cluster, Path)
+            else cluster.write_kubeconfig(data_dir / "kubeconfig.json")
+        )
         self.backend = KubernetesBackend(
             data_dir=str(data_dir), kubeconfig=str(kubeconfig), **{**BACKEND_OPTIONS, **options}
         )
@@ -85,7 +89,7 @@ class Running:
             self.task = asyncio.create_task(self.backend.watch(self.changed.append))
 
         asyncio.run_coroutine_threadsafe(begin(), self.loop).result(5)
-        wait_for(lambda: self.backend.ready, what="the first list")
+        wait_for(lambda: self.backend.ready, timeout=30, what="the first list")
         return self.backend
 
     def __exit__(self, *exc: Any) -> None:
