@@ -120,8 +120,6 @@ def test_create_job_watch_it_run_and_read_its_live_log(page: Page, lab) -> None:
     try:
         screenshot(page, "detail-logs-dark", panel)
         panel.locator(".jp-Jobs-back").click()
-        expect(panel.locator(".jp-Jobs-jobRow").first).to_be_visible()
-        screenshot(page, "list-dark", panel)
         panel.locator(".jp-Jobs-createButton").click()
         screenshot(page, "create-form-dark", panel)
     finally:
@@ -353,6 +351,10 @@ def test_list_screenshot(page: Page, lab) -> None:
     expect(row(page, running["id"])).to_be_visible()
     page.wait_for_timeout(1200)
     screenshot(page, "list-light", panel)
-    page.set_viewport_size({"width": 1400, "height": 900})
+    set_theme(page, "JupyterLab Dark")
+    try:
+        screenshot(page, "list-dark", panel)
+    finally:
+        set_theme(page, "JupyterLab Light")
     for job in lab.call("GET", "jobs?status=Pending,Preparing,Running&limit=200")["jobs"]:
         lab.call("POST", f"jobs/{job['id']}/cancel")

@@ -359,7 +359,11 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
         <Button type="button" minimal onClick={() => props.onCancel()}>
           Cancel
         </Button>
-        <Button type="submit" className="jp-Jobs-submit" disabled={busy}>
+        <Button
+          type="submit"
+          className="jp-Jobs-submit jp-mod-styled jp-mod-accept"
+          disabled={busy}
+        >
           {busy ? 'Submitting…' : 'Submit'}
         </Button>
       </div>

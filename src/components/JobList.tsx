@@ -122,7 +122,7 @@ export function JobList(props: IJobListProps): JSX.Element {
     <div className="jp-Jobs-list">
       <div className="jp-Jobs-toolbar">
         <Button
-          className="jp-Jobs-createButton"
+          className="jp-Jobs-createButton jp-mod-styled jp-mod-accept"
           onClick={() => props.onCreate()}
           title="Create a job that runs a command for one of your groups"
         >
