@@ -652,3 +652,47 @@ def test_every_trait_is_documented() -> None:
     assert len(traits) >= 20
     for name, trait in traits.items():
         assert len(trait.help) > 20, f"{name} needs help="
+
+
+def _permission(method: str, path: str, query: dict[str, str]) -> tuple[str, str, str]:
+    """(API group, resource, verb) an API request needs, as RBAC sees it."""
+    parts = path.strip("/").split("/")
+    group = "batch" if parts[0] == "apis" else ""
+    rest = parts[3:] if group else parts[2:]
+    resource = rest[2] + ("/" + rest[4] if len(rest) > 4 else "")
+    if method == "GET" and len(rest) == 3:
+        verb = "watch" if query.get("watch") in ("true", "1") else "list"
+    else:
+        verb = {"GET": "get", "POST": "create", "DELETE": "delete"}[method]
+    return group, resource, verb
+
+
+def test_the_shipped_role_allows_every_request_the_backend_makes(tmp_path: Path) -> None:
+    import yaml
+
+    rbac = Path(__file__).resolve().parent.parent / "examples" / "kubernetes" / "rbac.yaml"
+    (role,) = [d for d in yaml.safe_load_all(rbac.read_text()) if d["kind"] == "Role"]
+    allowed = {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    cluster = FakeCluster(auto=True)
+    try:
+        with Running(cluster, tmp_path) as backend:
+            done = start(backend, make_spec(command="echo done", job_id="b" * 16))
+            poll_until(backend, done, ended)
+            backend.start(make_spec(command="echo done", job_id="b" * 16), [])  # exists
+            running = start(backend, make_spec(command="sleep 30", job_id="c" * 16))
+            poll_until(backend, running, progress(RUNNING))
+            backend.cancel(running)
+            backend.remove(done)
+        needed = {_permission(*request) for request in cluster.requests}
+    finally:
+        cluster.close()
+    assert {verb for _, _, verb in needed} == {"create", "get", "list", "watch", "delete"}
+    assert ("", "pods/log", "get") in needed
+    assert needed <= allowed, needed - allowed
+    assert allowed <= needed, f"the Role grants more than is used: {allowed - needed}"

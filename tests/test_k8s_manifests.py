@@ -7,19 +7,22 @@ parses, restartPolicy and tolerations a Job accepts.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from jupyterlab_jobs.backends.base import JobSpec
 from jupyterlab_jobs.backends.kubernetes import KubernetesBackend
 from jupyterlab_jobs.backends.kubernetes import manifests as m
-from jupyterlab_jobs.catalog import Dataset, Image, InstanceType
+from jupyterlab_jobs.catalog import Catalog, Dataset, Image, InstanceType
 from jupyterlab_jobs.models import Job
 
 # The oldest and newest schemas the package ships, and one between.
 KUBERNETES_VERSIONS = ["1.25", "1.30", "1.37"]
+K8S_BACKEND = "jupyterlab_jobs.backends.kubernetes.KubernetesBackend"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_KEY_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
@@ -52,7 +55,7 @@ def spec(
     max_runtime_seconds: int = 3600,
 ) -> JobSpec:
     instance_type = instance_type or InstanceType(name="cpu-1", cpu=1, memory="2Gi")
-    image = image or Image(name="base", container_image="quay.example/team/base:1.0")
+    image = image or Image(name="base", container_image="team/base:1.0")
     job = Job(
         id=job_id,
         name=name,
@@ -97,8 +100,8 @@ GPU = InstanceType(
 )
 TORCH = Image(
     name="torch",
-    container_image="registry.example/ml/torch:2.3-cpu",
-    gpu_container_image="registry.example/ml/torch:2.3-cuda12",
+    container_image="ml/torch:2.3-cpu",
+    gpu_container_image="ml/torch:2.3-cuda12",
     pull_secret="registry-credentials",
 )
 DATASETS = [
@@ -264,7 +267,7 @@ def test_gpu_instance_types_get_gpus_the_gpu_image_and_their_nodes() -> None:
     manifest = manifest_of("gpu")
     pod = manifest["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["image"] == "registry.example/ml/torch:2.3-cuda12"
+    assert container["image"] == "ml/torch:2.3-cuda12"
     assert container["resources"]["limits"] == {"cpu": "8", "memory": "61Gi", "nvidia.com/gpu": "2"}
     assert pod["nodeSelector"] == {"accelerator": "nvidia-a100", "pool": "gpu"}
     assert pod["tolerations"][1] == {
@@ -382,3 +385,43 @@ def test_builders_are_pure() -> None:
     first["spec"]["template"]["metadata"]["labels"]["mutated"] = "yes"
     assert m.job_manifest(job_spec, settings) != first
     assert "mutated" not in m.job_manifest(job_spec, settings)["metadata"]["labels"]
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "kubernetes"
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_the_shipped_rbac_validates(version: str) -> None:
+    documents = list(yaml.safe_load_all((EXAMPLES / "rbac.yaml").read_text()))
+    assert [d["kind"] for d in documents] == ["ServiceAccount", "Role", "RoleBinding"]
+    for document in documents:
+        assert kubernetes_validate.validate(document, version, strict=True) == version
+    role, binding = documents[1], documents[2]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"][0]["name"] == documents[0]["metadata"]["name"]
+    assert all("*" not in rule["verbs"] + rule["resources"] for rule in role["rules"])
+
+
+def test_the_zero_to_jupyterhub_example_is_a_working_config(tmp_path: Path) -> None:
+    values = yaml.safe_load((EXAMPLES / "z2jh-values.yaml").read_text())
+    singleuser = values["singleuser"]
+    assert singleuser["serviceAccountName"] == "jupyterlab-jobs"
+    (extra,) = singleuser["extraFiles"].values()
+    assert extra["mountPath"].startswith("/etc/jupyter/jupyter_server_config.d/")
+    assert extra["mountPath"].endswith(".json")
+    config = extra["data"]
+    assert config["JobsApp"]["backend_class"] == K8S_BACKEND
+    catalog = Catalog.load(
+        **{k: config["JobsApp"][k] for k in ("groups", "instance_types", "images", "datasets")}
+    )
+    backend = KubernetesBackend(data_dir=str(tmp_path), **config["KubernetesBackend"])
+    for group in catalog.groups:
+        for instance_type in group.instance_types:
+            entry = catalog.instance_type(instance_type)
+            image = catalog.image(group.images[0])
+            assert entry is not None and image is not None
+            datasets = [d for d in map(catalog.dataset, group.datasets) if d is not None]
+            job_spec = spec(instance_type=entry, image=image, datasets=datasets)
+            assert backend.validate(job_spec) is None
+            manifest = m.job_manifest(job_spec, m.ManifestSettings())
+            assert kubernetes_validate.validate(manifest, "1.30", strict=True) == "1.30"
