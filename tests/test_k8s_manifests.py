@@ -13,6 +13,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from traitlets import TraitError
 
 from jupyterlab_jobs.backends.base import JobSpec
 from jupyterlab_jobs.backends.kubernetes import KubernetesBackend
@@ -425,3 +426,10 @@ def test_the_zero_to_jupyterhub_example_is_a_working_config(tmp_path: Path) -> N
             assert backend.validate(job_spec) is None
             manifest = m.job_manifest(job_spec, m.ManifestSettings())
             assert kubernetes_validate.validate(manifest, "1.30", strict=True) == "1.30"
+
+
+@pytest.mark.parametrize("template", ["{grp}-data", "{0}", "Project_{group}", "{group}-"])
+def test_a_bad_group_pvc_template_is_a_startup_error(template: str) -> None:
+    with pytest.raises(TraitError, match="group_pvc_template"):
+        KubernetesBackend(data_dir="/nonexistent", group_pvc_template=template)
+    assert KubernetesBackend(data_dir="/x", group_pvc_template="data.{group}").group_pvc_template

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -28,7 +29,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes import config as _config
 from kubernetes.client.exceptions import ApiException
-from traitlets import Bool, Dict, Enum, Float, Int, Unicode
+from traitlets import Bool, Dict, Enum, Float, Int, TraitError, Unicode, validate
 from urllib3.exceptions import HTTPError
 
 from ...models import PENDING, Job
@@ -219,6 +220,17 @@ class KubernetesBackend(Backend):
         help="HTTP connections kept to the API server (three watches plus one log stream "
         "per running job).",
     ).tag(config=True)
+
+    @validate("group_pvc_template")
+    def _check_pvc_template(self, proposal: Any) -> str:
+        template = str(proposal["value"])
+        try:
+            name = manifests.group_pvc_name(template, "group")
+        except (KeyError, IndexError, ValueError) as error:
+            raise TraitError(f"group_pvc_template {template!r}: only {{group}} is known") from error
+        if len(name) > 253 or not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name):
+            raise TraitError(f"group_pvc_template {template!r} does not make a valid name")
+        return template
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
