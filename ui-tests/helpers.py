@@ -39,6 +39,15 @@ def open_panel(page: Page, width: int | None = 900) -> Locator:
     return panel
 
 
+def close_panel(page: Page) -> None:
+    """Collapse the Jobs sidebar if the workspace restored it open (the main area is then
+    wide enough for a notebook's whole toolbar)."""
+    page.wait_for_selector('.jp-SideBar [data-id="jupyterlab-jobs-panel"]')
+    if page.locator(PANEL).is_visible():
+        page.locator('.jp-SideBar [data-id="jupyterlab-jobs-panel"]').click()
+    expect(page.locator(PANEL)).to_be_hidden()
+
+
 def row(page: Page, job_id: str) -> Locator:
     return page.locator(f'{PANEL} .jp-Jobs-jobRow[data-job-id="{job_id}"]')
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from helpers import PANEL, command, open_panel, screenshot
+from helpers import PANEL, close_panel, command, open_panel, screenshot
 from playwright.sync_api import Page, expect
 
 
@@ -44,6 +44,7 @@ def test_submit_the_open_notebook_with_a_parameter_and_open_its_output(
             ('print("result", result)', []),
         ],
     )
+    close_panel(page)
     command(page, "docmanager:open", {"path": f"{name}.ipynb"})
     notebook = page.locator(".jp-NotebookPanel:visible")
     expect(notebook.locator(".jp-Cell").first).to_be_visible()
