@@ -491,7 +491,8 @@ class KubernetesBackend(Backend):
             return None
         self._ended_seen.pop(job.id, None)
         with self._pumps_lock:
-            self._pumps.pop(job.id, None)
+            if pump is not None and pump.done.is_set():
+                self._pumps.pop(job.id, None)  # one still copying is stopped at shutdown
         if outcome.started_at is not None:
             outcome.started_at = max(outcome.started_at, job.created_at)
         floor = outcome.started_at if outcome.started_at is not None else job.created_at
