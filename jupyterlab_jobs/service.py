@@ -337,12 +337,22 @@ class JobService:
             max_runtime_seconds=self.max_runtime_seconds,
             cpu=instance_type.cpu,
         )
+        content = None
         if request.notebook is not None:
-            content = self._snapshot_of(rerun).read_bytes() if rerun else None
-            self._prepare_notebook_job(job, request, content)
+            content = (
+                self._snapshot_of(rerun).read_bytes()
+                if rerun
+                else self._read_notebook(request.notebook)
+            )
+            self._prepare_notebook_job(job, request)
         problem = self.backend.validate(self._spec(job))
         if problem:
-            raise InvalidInput(problem, field="instance_type")
+            raise InvalidInput(problem, field="notebook" if content else "instance_type")
+        if content is not None:
+            snapshot = self._snapshot_of(job)
+            snapshot.parent.mkdir(parents=True, exist_ok=True)
+            snapshot.write_bytes(content)
+            snapshot.with_name("parameters.json").write_text(job.parameters or "{}", "utf-8")
         with self.store.transaction() as db:
             self.store.insert(job, db)
         self.dispatch()
@@ -400,18 +410,14 @@ class JobService:
             ) from None
         return content
 
-    def _prepare_notebook_job(self, job: Job, request: JobRequest, content: bytes | None) -> None:
-        """Snapshot the notebook now (later edits do not change the run) and set the
-        command that runs it with papermill, writing the output to the group directory."""
+    def _prepare_notebook_job(self, job: Job, request: JobRequest) -> None:
+        """Set the command that runs the notebook's snapshot (taken at submission, so
+        later edits do not change the run) with papermill, writing the executed notebook
+        to the group directory."""
         assert request.notebook is not None
         job.notebook = request.notebook
         job.parameters = json.dumps(request.parameters or {})
-        if content is None:
-            content = self._read_notebook(request.notebook)
         snapshot = self._snapshot_of(job)
-        snapshot.parent.mkdir(parents=True, exist_ok=True)
-        snapshot.write_bytes(content)
-        snapshot.with_name("parameters.json").write_text(job.parameters, encoding="utf-8")
         output = f"{job.group}/notebook-runs/{snapshot.stem}-{job.id}.ipynb"
         job.command = shlex.join(
             [

@@ -264,3 +264,29 @@ async def test_log_retention_removes_logs_and_keeps_the_record(
 def _created_jobs(cluster: FakeCluster) -> list[tuple[str, dict[str, Any]]]:
     with cluster.cond:
         return [(e, obj) for _, kind, e, obj in cluster.history if kind == "jobs" and e == "ADDED"]
+
+
+async def test_notebook_jobs_run_locally_and_are_refused_clearly_on_kubernetes(
+    api: Any, backend_name: str, jp_root_dir: Path, jobs_app: Any
+) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('hi')")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, jp_root_dir / "nb.ipynb")
+    body = {
+        "name": "notebook",
+        "group": "research",
+        "instance_type": "cpu-1",
+        "image": "python",
+        "notebook": "nb.ipynb",
+    }
+    if backend_name == "kubernetes":
+        error = await api.call("POST", "jobs", body, expect=400)
+        assert "do not run on the Kubernetes backend yet" in error["message"]
+        assert error["field"] == "notebook"
+        assert jobs_app.store.count() == 0
+        assert not (Path(jobs_app.data_dir) / "notebooks").exists()
+    else:
+        job = await api.call("POST", "jobs", body, expect=201)
+        assert (await api.wait(job["id"], timeout=90))["status"] == "Succeeded"

@@ -339,6 +339,11 @@ class KubernetesBackend(Backend):
 
     # -- policy ------------------------------------------------------------------------
     def validate(self, spec: JobSpec) -> str | None:
+        if spec.files:
+            return (
+                "Notebook jobs do not run on the Kubernetes backend yet; submit a command "
+                "such as `papermill in.ipynb out.ipynb` instead"
+            )
         try:
             manifests.job_manifest(spec, manifests.ManifestSettings())
         except ValueError as error:
