@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -30,6 +30,8 @@ OUTPUT = REPO / "test-output"
 SCREENSHOTS = OUTPUT / "screenshots"
 TOKEN = "ui-test-token"
 SESSION_START = time.time()
+# A loaded 2-core CI machine is slower than a laptop: wait longer than Playwright's 5 s.
+expect.set_options(timeout=15000)
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -242,7 +244,8 @@ def open_lab(browser: Browser, lab: LabServer, width: int = 1400, height: int = 
     page.goto(lab.lab_url)
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60000)
     page.wait_for_function("() => !!window.jupyterapp")
-    page.evaluate("() => window.jupyterapp.started")
+    # Restored: the workspace's layout (e.g. an open sidebar) is in place.
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
     page.wait_for_selector("#jp-main-dock-panel")
     return page
 

@@ -53,6 +53,8 @@ def test_ten_thousand_jobs_open_and_scroll_without_freezing(browser: Browser, la
         # A workspace of its own: the Jobs panel starts closed.
         page.goto(f"{lab.base_url}lab/workspaces/perf-{uuid.uuid4().hex[:6]}?token={TOKEN}")
         page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60000)
+        page.wait_for_function("() => !!window.jupyterapp")
+        page.evaluate("async () => { await window.jupyterapp.restored; }")
         tab = page.locator('.jp-SideBar [data-id="jupyterlab-jobs-panel"]')
         expect(tab).to_be_visible()
         expect(page.locator(PANEL)).to_be_hidden()
