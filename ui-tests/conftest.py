@@ -114,18 +114,29 @@ class LabServer:
 
     def start(self, timeout: float = 90) -> LabServer:
         config, settings = self.root / "config", self.root / "user-settings"
-        for path in (config, self.root / "data", self.root / "runtime", self.notebooks,
-                     self.root / "workspaces", settings / "@jupyterlab" / "apputils-extension",
-                     settings / "jupyterlab-jobs"):
+        for path in (
+            config,
+            self.root / "data",
+            self.root / "runtime",
+            self.notebooks,
+            self.root / "workspaces",
+            settings / "@jupyterlab" / "apputils-extension",
+            settings / "jupyterlab-jobs",
+        ):
             path.mkdir(parents=True, exist_ok=True)
         (settings / "jupyterlab-jobs" / "plugin.jupyterlab-settings").write_text(
-            json.dumps(JOBS_SETTINGS))
-        (config / "jupyter_server_config.py").write_text(
-            textwrap.dedent(SERVER_CONFIG.format(
-                data_dir=str(self.data_dir), project_root=str(self.notebooks / "projects")))
+            json.dumps(JOBS_SETTINGS)
         )
-        (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-         ).write_text(json.dumps(NOTIFICATION_SETTINGS))
+        (config / "jupyter_server_config.py").write_text(
+            textwrap.dedent(
+                SERVER_CONFIG.format(
+                    data_dir=str(self.data_dir), project_root=str(self.notebooks / "projects")
+                )
+            )
+        )
+        (
+            settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        ).write_text(json.dumps(NOTIFICATION_SETTINGS))
         env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
         env.update(
             JUPYTER_CONFIG_DIR=str(config),
@@ -138,15 +149,23 @@ class LabServer:
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "jupyterlab",
-                "--allow-root", "--no-browser",
-                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-                "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--allow-root",
+                "--no-browser",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={self.port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={TOKEN}",
                 f"--ServerApp.root_dir={self.notebooks}",
                 # window.jupyterapp, to run commands and read state from the tests.
                 "--LabApp.expose_app_in_browser=True",
             ],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         end = time.monotonic() + timeout
         while True:
@@ -166,7 +185,9 @@ class LabServer:
         if method == "POST" and data is None:
             data = b""
         request = urllib.request.Request(
-            f"{self.base_url}jupyterlab-jobs/{path}", data=data, method=method,
+            f"{self.base_url}jupyterlab-jobs/{path}",
+            data=data,
+            method=method,
             headers={"Authorization": f"token {TOKEN}"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -175,8 +196,14 @@ class LabServer:
             return json.loads(payload) if "json" in kind else payload.decode()
 
     def submit(self, name: str, command: str, group: str = "research", **extra: Any) -> Any:
-        body = {"name": name, "group": group, "instance_type": "cpu-small",
-                "image": "shell", "command": command, **extra}
+        body = {
+            "name": name,
+            "group": group,
+            "instance_type": "cpu-small",
+            "image": "shell",
+            "command": command,
+            **extra,
+        }
         return self.call("POST", "jobs", body)
 
     def wait(self, job_id: str, statuses: set[str], timeout: float = 60) -> Any:
@@ -220,7 +247,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
         pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True,
+            executable_path=CHROMIUM,
+            args=CHROMIUM_FLAGS,
+            headless=True,
         )
         try:
             yield browser
@@ -237,8 +266,9 @@ def clean_screenshots() -> None:
 
 def open_lab(browser: Browser, lab: LabServer, width: int = 1400, height: int = 900) -> Page:
     """A new browser page showing JupyterLab, once its shell is ready."""
-    context = browser.new_context(viewport={"width": width, "height": height},
-                                  accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, accept_downloads=True
+    )
     page = context.new_page()
     page.set_default_timeout(20000)
     page.goto(lab.lab_url)
@@ -255,8 +285,10 @@ def page(browser: Browser, lab: LabServer, request: pytest.FixtureRequest) -> It
     page = open_lab(browser, lab)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("dialog", lambda dialog: (errors.append(f"browser dialog: {dialog.message}"),
-                                      dialog.dismiss()))
+    page.on(
+        "dialog",
+        lambda dialog: (errors.append(f"browser dialog: {dialog.message}"), dialog.dismiss()),
+    )
     page.errors = errors  # type: ignore[attr-defined]
     try:
         yield page

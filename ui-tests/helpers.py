@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, expect
-
 from conftest import REPO, SCREENSHOTS
+from playwright.sync_api import Locator, Page, expect
 
 DOCS_SCREENSHOTS = REPO / "docs" / "screenshots"
 PANEL = "#jupyterlab-jobs-panel"

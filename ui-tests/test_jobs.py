@@ -14,9 +14,7 @@ from jupyterlab_jobs.models import Job
 
 
 def search(page: Page, text: str) -> None:
-    page.locator(f"{PANEL} .jp-Jobs-search input, {PANEL} input.jp-Jobs-search").first.fill(
-        text
-    )
+    page.locator(f"{PANEL} .jp-Jobs-search input, {PANEL} input.jp-Jobs-search").first.fill(text)
 
 
 def badge(page: Page, job_id: str):
@@ -211,9 +209,18 @@ def test_filter_by_group_and_submitted_by_me(page: Page, lab) -> None:
     mine_research = lab.submit(f"f-{tag}-research", "true")
     mine_ml = lab.submit(f"f-{tag}-ml", "true", group="ml-team", image="python")
     theirs = Job(
-        id=f"bob{tag}", name=f"f-{tag}-bob", user="bob", group="research",
-        instance_type="cpu-small", image="shell", command="true", status="Succeeded",
-        created_at=time.time(), started_at=time.time(), finished_at=time.time(), exit_code=0,
+        id=f"bob{tag}",
+        name=f"f-{tag}-bob",
+        user="bob",
+        group="research",
+        instance_type="cpu-small",
+        image="shell",
+        command="true",
+        status="Succeeded",
+        created_at=time.time(),
+        started_at=time.time(),
+        finished_at=time.time(),
+        exit_code=0,
     )
     lab.store().insert_many([theirs])
     panel = open_panel(page)
@@ -288,9 +295,7 @@ def test_rerun_a_finished_job_and_clone_it_to_the_form(page: Page, lab) -> None:
     # From the detail: Rerun opens the new job; Clone fills the form.
     row(page, job["id"]).locator(".jp-Jobs-name").click()
     panel.locator(".jp-Jobs-detailActions .jp-Jobs-rerun").click()
-    expect(panel.locator('.jp-Jobs-fields tr[data-field="Rerun of"] td')).to_have_text(
-        job["id"]
-    )
+    expect(panel.locator('.jp-Jobs-fields tr[data-field="Rerun of"] td')).to_have_text(job["id"])
     panel.locator(".jp-Jobs-clone").click()
     form = panel.locator("form.jp-Jobs-form")
     expect(form.locator("#jp-Jobs-create-name")).to_have_value(name)
@@ -356,5 +361,12 @@ def test_list_screenshot(page: Page, lab) -> None:
         screenshot(page, "list-dark", panel)
     finally:
         set_theme(page, "JupyterLab Light")
+    # In a sidebar of the usual width each job takes two lines, with every column.
+    open_panel(page, width=340)
+    compact = row(page, running["id"])
+    expect(compact).to_have_class(re.compile("jp-Jobs-compactRow"))
+    expect(compact).to_contain_text("research")
+    expect(compact.locator(".jp-Jobs-cancel")).to_be_visible()
+    screenshot(page, "list-narrow-light", panel)
     for job in lab.call("GET", "jobs?status=Pending,Preparing,Running&limit=200")["jobs"]:
         lab.call("POST", f"jobs/{job['id']}/cancel")

@@ -32,9 +32,7 @@ def write_notebook(path, cells: list[tuple[str, list[str]]]) -> None:
     path.write_text(json.dumps(notebook))
 
 
-def test_submit_the_open_notebook_with_a_parameter_and_open_its_output(
-    page: Page, lab
-) -> None:
+def test_submit_the_open_notebook_with_a_parameter_and_open_its_output(page: Page, lab) -> None:
     name = f"params-{uuid.uuid4().hex[:6]}"
     write_notebook(
         lab.notebooks / f"{name}.ipynb",
@@ -99,9 +97,7 @@ def test_submit_the_open_notebook_with_a_parameter_and_open_its_output(
         "x is 42 label is the answer", timeout=20000
     )
     expect(output_tab).to_contain_text("result 84")
-    current = page.evaluate(
-        "() => window.jupyterapp.shell.currentWidget.context.path"
-    )
+    current = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
     assert current == job["output_path"]
 
 

@@ -33,12 +33,19 @@ def test_ten_thousand_jobs_open_and_scroll_without_freezing(browser: Browser, la
     statuses = ["Succeeded", "Failed", "Cancelled", "Succeeded"]
     jobs = [
         Job(
-            id=f"bulk{uuid.uuid4().hex[:12]}", name=f"bulk job {i}",
-            user="alice" if i % 3 else "bob", group="research" if i % 2 else "ml-team",
-            instance_type="cpu-small", image="shell", command=f"echo {i}",
-            status=statuses[i % 4], message="" if i % 4 != 1 else "Exited with code 1",
-            created_at=now - 3600 + i * 0.3, started_at=now - 3600 + i * 0.3 + 1,
-            finished_at=now - 3600 + i * 0.3 + 20, exit_code=0 if i % 4 != 1 else 1,
+            id=f"bulk{uuid.uuid4().hex[:12]}",
+            name=f"bulk job {i}",
+            user="alice" if i % 3 else "bob",
+            group="research" if i % 2 else "ml-team",
+            instance_type="cpu-small",
+            image="shell",
+            command=f"echo {i}",
+            status=statuses[i % 4],
+            message="" if i % 4 != 1 else "Exited with code 1",
+            created_at=now - 3600 + i * 0.3,
+            started_at=now - 3600 + i * 0.3 + 1,
+            finished_at=now - 3600 + i * 0.3 + 20,
+            exit_code=0 if i % 4 != 1 else 1,
         )
         for i in range(JOBS)
     ]
