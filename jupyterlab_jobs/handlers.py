@@ -15,10 +15,10 @@ from tornado.iostream import StreamClosedError
 
 from . import logs
 from .errors import InvalidInput, JobsError
+from .service import JobService
 
 if TYPE_CHECKING:
     from .app import JobsApp
-    from .service import JobService
 
 T = TypeVar("T")
 BASE = "/jupyterlab-jobs"
@@ -100,6 +100,12 @@ class JobsHTTPError(web.HTTPError):
         self.jobs_error = error
 
 
+def render_page(service: JobService, user: str, **filters: Any) -> str:
+    """A page of the list as JSON text, built in the worker thread (not on the loop)."""
+    jobs, cursor = service.list_jobs(user, **filters)
+    return json.dumps({"jobs": [job.to_json() for job in jobs], "next_cursor": cursor})
+
+
 class OptionsHandler(JobsHandler):
     @web.authenticated
     @authorized
@@ -112,8 +118,9 @@ class JobsListHandler(JobsHandler):
     @authorized
     async def get(self) -> None:
         statuses = [s for raw in self.get_query_arguments("status") for s in raw.split(",") if s]
-        jobs, cursor = await self.call(
-            self.service.list_jobs,
+        page = await self.call(
+            render_page,
+            self.service,
             self.user,
             group=self.get_query_argument("group", None) or None,
             mine=self.query_bool("mine"),
@@ -122,7 +129,7 @@ class JobsListHandler(JobsHandler):
             limit=self.query_int("limit", 50, minimum=1),
             cursor=self.get_query_argument("cursor", None) or None,
         )
-        self.finish({"jobs": [job.to_json() for job in jobs], "next_cursor": cursor})
+        self.finish(page)
 
     @web.authenticated
     @authorized
