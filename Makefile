@@ -86,7 +86,7 @@ pytest: venv build
 ui-test: venv build chromium
 	@if [ -d ui-tests ] && find ui-tests -name node_modules -prune -o -name 'test_*.py' -print \
 			| grep -q .; then \
-		cd ui-tests && ../$(PY) -m pytest || { rc=$$?; \
+		cd ui-tests && CHROMIUM=$(CHROMIUM) ../$(PY) -m pytest || { rc=$$?; \
 			if [ $$rc -eq 5 ]; then echo "ui-tests: no tests collected" >&2; fi; exit $$rc; }; \
 	elif [ -f ui-tests/package.json ]; then \
 		cd ui-tests && npm ci && $(WITH_VENV) npm test; \

@@ -32,7 +32,8 @@ TOKEN = "ui-test-token"
 SESSION_START = time.time()
 # A loaded 2-core CI machine is slower than a laptop: wait longer than Playwright's 5 s.
 expect.set_options(timeout=15000)
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Debian's Chromium (`make chromium`), found on PATH; CHROMIUM=... overrides it.
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "chromium"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -244,7 +245,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)")
+        pytest.fail("chromium is missing: run `make chromium` (apt-get install chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
