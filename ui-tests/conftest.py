@@ -86,7 +86,7 @@ c.LocalBackend.grace_seconds = 2
 
 NOTIFICATION_SETTINGS = {"fetchNews": "false", "checkForUpdates": False}
 # Faster polling than the default 5 s, and few log lines kept, so both can be seen.
-JOBS_SETTINGS = {"pollInterval": 1, "logLines": 200}
+JOBS_SETTINGS = {"pollInterval": 1, "logLines": 200, "notifications": True}
 
 
 def free_port() -> int:
@@ -195,6 +195,17 @@ class LabServer:
             payload = response.read()
             kind = response.headers.get("Content-Type", "")
             return json.loads(payload) if "json" in kind else payload.decode()
+
+    def put_settings(self, plugin: str, settings: dict[str, Any]) -> None:
+        """Save a plugin's user settings through JupyterLab's settings API."""
+        request = urllib.request.Request(
+            f"{self.base_url}lab/api/settings/{plugin}",
+            data=json.dumps({"raw": json.dumps(settings)}).encode(),
+            method="PUT",
+            headers={"Authorization": f"token {TOKEN}"},
+        )
+        with urllib.request.urlopen(request, timeout=30):
+            pass
 
     def submit(self, name: str, command: str, group: str = "research", **extra: Any) -> Any:
         body = {

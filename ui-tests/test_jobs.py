@@ -7,6 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
+from conftest import JOBS_SETTINGS, open_lab
 from helpers import PANEL, command, open_panel, row, screenshot, set_theme
 from playwright.sync_api import Page, expect
 
@@ -332,6 +333,23 @@ def test_notification_when_my_job_finishes_opens_its_detail(page: Page, lab) -> 
     toast.get_by_role("button", name="Show job").click()
     expect(page.locator(PANEL)).to_be_visible()
     expect(page.locator(f'{PANEL} .jp-Jobs-detail[data-job-id="{job["id"]}"]')).to_be_visible()
+
+
+def test_notifications_can_be_turned_off(browser, lab) -> None:
+    lab.put_settings("jupyterlab-jobs:plugin", {**JOBS_SETTINGS, "notifications": False})
+    page = open_lab(browser, lab)
+    try:
+        open_panel(page)
+        job = lab.submit(f"quiet-{uuid.uuid4().hex[:6]}", "sleep 3; exit 2")
+        search(page, job["name"])
+        # Seen running, then failed: with notifications on, this is announced.
+        expect(badge(page, job["id"])).to_have_text("Running")
+        expect(badge(page, job["id"])).to_have_text("Failed", timeout=30000)
+        page.wait_for_timeout(3000)  # more than the watcher's interval
+        expect(page.locator(".Toastify__toast", has_text=job["name"])).to_have_count(0)
+    finally:
+        lab.put_settings("jupyterlab-jobs:plugin", JOBS_SETTINGS)
+        page.context.close()
 
 
 def test_server_unreachable_is_shown_and_recovered_from(page: Page, lab) -> None:
