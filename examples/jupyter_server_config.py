@@ -47,5 +47,8 @@ c.JobsApp.groups = [
      "instance_types": ["cpu-small"], "images": ["shell"]},
 ]
 
+# Groups' persistent directories inside the notebook root, so that JupyterLab can open
+# what jobs write there (e.g. the executed notebooks of notebook jobs).
+c.LocalBackend.project_root = str(demo / "notebooks" / "projects")
 c.LocalBackend.max_concurrent_jobs = 4
 c.LocalBackend.grace_seconds = 10

@@ -12,19 +12,16 @@ class JobsError(Exception):
 
     status = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field  # the request field the problem is about, if one
 
 
 class InvalidInput(JobsError):
     """The request is malformed or a field is invalid (names the field)."""
 
     status = 400
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class Forbidden(JobsError):

@@ -88,7 +88,7 @@ class JobsHandler(APIHandler):
             super().write_error(status_code, **kwargs)
             return
         reply: dict[str, Any] = {"message": error.jobs_error.message, "reason": error.reason}
-        if isinstance(error.jobs_error, InvalidInput):
+        if isinstance(error.jobs_error, InvalidInput) or error.jobs_error.field:
             reply["field"] = error.jobs_error.field
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(reply))

@@ -245,7 +245,7 @@ class JobService:
         groups = self.groups_of(user)
         if group is not None:
             if group not in groups:
-                raise Forbidden(f"You are not a member of group {group!r}")
+                raise Forbidden(f"You are not a member of group {group!r}", field="group")
             groups = [group]
         unknown = sorted(set(statuses) - set(STATUSES))
         if unknown:
@@ -301,7 +301,7 @@ class JobService:
         if group is None:
             raise InvalidInput(f"Unknown group {request.group!r}", field="group")
         if group.name not in self.groups_of(user):
-            raise Forbidden(f"You are not a member of group {group.name!r}")
+            raise Forbidden(f"You are not a member of group {group.name!r}", field="group")
         if request.instance_type not in group.instance_types:
             raise InvalidInput(
                 f"Instance type {request.instance_type!r} is not available in group "
