@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -15,6 +16,7 @@ from tornado.iostream import StreamClosedError
 
 from . import logs
 from .errors import InvalidInput, JobsError
+from .models import Job
 from .service import JobService
 
 if TYPE_CHECKING:
@@ -100,10 +102,40 @@ class JobsHTTPError(web.HTTPError):
         self.jobs_error = error
 
 
+class RenderedJobs:
+    """JSON text of finished jobs, which never change but for ``logs_available``.
+
+    The UI polls the same pages every few seconds: most of a page is finished jobs, so
+    rendering each once keeps a list request cheap. Bounded, oldest entries dropped first.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._texts: dict[tuple[str, bool], str] = {}
+        self._lock = threading.Lock()
+
+    def render(self, job: Job) -> str:
+        if not job.is_final:
+            return json.dumps(job.to_json())
+        key = (job.id, job.logs_available)
+        text = self._texts.get(key)
+        if text is None:
+            text = json.dumps(job.to_json())
+            with self._lock:
+                if len(self._texts) >= self.size:
+                    del self._texts[next(iter(self._texts))]
+                self._texts[key] = text
+        return text
+
+
+RENDERED = RenderedJobs()
+
+
 def render_page(service: JobService, user: str, **filters: Any) -> str:
     """A page of the list as JSON text, built in the worker thread (not on the loop)."""
     jobs, cursor = service.list_jobs(user, **filters)
-    return json.dumps({"jobs": [job.to_json() for job in jobs], "next_cursor": cursor})
+    rendered = ", ".join(RENDERED.render(job) for job in jobs)
+    return f'{{"jobs": [{rendered}], "next_cursor": {json.dumps(cursor)}}}'
 
 
 class OptionsHandler(JobsHandler):
