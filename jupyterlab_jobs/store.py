@@ -116,6 +116,9 @@ class Store:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA busy_timeout=30000")
+            # Each worker thread has a connection: keep their page caches small (512 KiB)
+            # and let the OS page cache hold the database (reads are then a copy).
+            connection.execute("PRAGMA cache_size=-512")
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
