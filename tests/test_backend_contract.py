@@ -166,8 +166,12 @@ async def test_logs_offset_tail_and_header(api: Any) -> None:
     text = response.body.decode()
     assert text == "".join(f"line{i}\n" for i in range(1, 6))
     assert int(response.headers["X-Log-Offset"]) == len(text)
+    assert response.headers["Content-Type"].startswith("text/plain")
     assert await api.logs(job["id"], offset=12) == text[12:]
+    assert await api.logs(job["id"], offset=10**6) == ""
     assert await api.logs(job["id"], tail=2) == "line4\nline5\n"
+    assert await api.logs(job["id"], tail=0) == ""
+    assert await api.logs(job["id"], tail=100) == text
 
 
 async def test_logs_follow_streams_until_the_job_ends(api: Any, jp_fetch: Any) -> None:

@@ -28,18 +28,24 @@ def alive(pid: int) -> bool:
         pytest.param({"LocalBackend": {"use_launcher": False}}, id="started-directly"),
     ],
 )
-async def test_success_has_times_exit_code_and_log(api: Any) -> None:
+async def test_supervisors_started_both_ways_run_the_job(api: Any) -> None:
     job = await api.submit("echo hello; echo oops >&2", name="greeting")
-    assert job["name"] == "greeting" and job["user"] == "alice" and job["group"] == "research"
-    assert job["schedule"] is None and job["rerun_of"] is None
     done = await api.wait(job["id"])
-    assert done["status"] == "Succeeded"
-    assert done["exit_code"] == 0 and done["message"] == ""
-    assert done["created_at"] <= done["started_at"] <= done["finished_at"]
+    assert (done["status"], done["exit_code"]) == ("Succeeded", 0)
     assert done["created_at"].endswith("Z")
-    assert 0 <= done["duration_seconds"] < 5
-    assert done["logs_available"] is True
     assert await api.logs(job["id"]) == "hello\noops\n"
+
+
+async def test_server_secrets_are_not_passed_to_jobs(api: Any) -> None:
+    os.environ["JUPYTERHUB_API_TOKEN"] = "server-secret"
+    try:
+        job = await api.submit('echo "token=$JUPYTERHUB_API_TOKEN"; echo "home=$HOME"')
+        await api.wait(job["id"])
+    finally:
+        del os.environ["JUPYTERHUB_API_TOKEN"]
+    lines = (await api.logs(job["id"])).splitlines()
+    assert lines[0] == "token="
+    assert lines[1].startswith("home=/") and lines[1].endswith("/home")
 
 
 async def test_nonzero_exit_is_failed_with_code_in_message(api: Any) -> None:
@@ -56,38 +62,6 @@ async def test_killed_by_signal_says_so(api: Any) -> None:
     assert done["status"] == "Failed"
     assert done["exit_code"] == 137
     assert "SIGKILL" in done["message"]
-
-
-async def test_environment_variables(api: Any) -> None:
-    names = [
-        "PRIMEHUB_USER",
-        "PRIMEHUB_GROUP",
-        "JUPYTERHUB_USER",
-        "JOB_ID",
-        "JOB_NAME",
-        "JOB_GROUP",
-        "JOB_USER",
-        "INSTANCE_TYPE",
-        "IMAGE_NAME",
-        "PYTHONUNBUFFERED",
-    ]
-    command = "; ".join(f'echo "{n}=${n}"' for n in names) + '; echo "TOKEN=$JUPYTERHUB_API_TOKEN"'
-    job = await api.submit(command, name="env check")
-    await api.wait(job["id"])
-    lines = dict(line.split("=", 1) for line in (await api.logs(job["id"])).splitlines())
-    assert lines == {
-        "PRIMEHUB_USER": "alice",
-        "PRIMEHUB_GROUP": "research",
-        "JUPYTERHUB_USER": "alice",
-        "JOB_ID": job["id"],
-        "JOB_NAME": "env check",
-        "JOB_GROUP": "research",
-        "JOB_USER": "alice",
-        "INSTANCE_TYPE": "cpu-half",
-        "IMAGE_NAME": "base",
-        "PYTHONUNBUFFERED": "1",
-        "TOKEN": "",
-    }
 
 
 async def test_image_prefix_comes_first_on_path(api: Any) -> None:
@@ -172,32 +146,6 @@ async def test_cancel_sigkills_a_job_that_ignores_sigterm(api: Any) -> None:
     assert 0.9 <= time.monotonic() - started < 8  # grace_seconds is 1 in the tests
 
 
-async def test_rerun_creates_a_new_job_owned_by_the_caller(api: Any) -> None:
-    job = await api.submit("echo $JOB_ID", name="original")
-    await api.wait(job["id"])
-    again = await api.call("POST", f"jobs/{job['id']}/rerun", expect=201)
-    assert again["id"] != job["id"]
-    assert again["rerun_of"] == job["id"]
-    for field in ("name", "group", "instance_type", "image", "command"):
-        assert again[field] == job[field]
-    assert again["user"] == "alice"
-    done = await api.wait(again["id"])
-    assert done["status"] == "Succeeded"
-    assert (await api.logs(again["id"])).strip() == again["id"]
-    listed = (await api.call("GET", "jobs"))["jobs"]
-    assert [j["id"] for j in listed[:2]] == [again["id"], job["id"]]
-
-
-@pytest.mark.parametrize("jobs_settings", [{"JobsApp": {"max_runtime_seconds": 2}}])
-async def test_deadline_fails_a_job_that_runs_too_long(api: Any) -> None:
-    job = await api.submit("echo start; sleep 60")
-    done = await api.wait(job["id"], timeout=20)
-    assert done["status"] == "Failed"
-    assert done["message"] == "Exceeded the maximum run time of 2s"
-    assert 2 <= done["duration_seconds"] < 6
-    assert await api.logs(job["id"]) == "start\n"
-
-
 @pytest.mark.parametrize(
     "jobs_settings",
     [{"LocalBackend": {"max_concurrent_jobs": 1}}],
@@ -243,28 +191,6 @@ async def test_cancel_of_a_pending_job(api: Any, jobs_app: Any) -> None:
 
 @pytest.mark.parametrize(
     "jobs_settings",
-    [{"JobsApp": {"log_retention_seconds": 1, "retention_interval_seconds": 0.2}}],
-)
-async def test_log_retention_removes_logs_and_keeps_the_record(api: Any, jobs_app: Any) -> None:
-    job = await api.submit("echo bye")
-    done = await api.wait(job["id"])
-    assert done["logs_available"] is True
-    job_dir = Path(jobs_app.data_dir) / "jobs" / job["id"]
-    assert job_dir.exists()
-    end = time.monotonic() + 10
-    while (await api.call("GET", f"jobs/{job['id']}"))["logs_available"]:
-        assert time.monotonic() < end
-        await asyncio.sleep(0.1)
-    assert not job_dir.exists()
-    gone = await api.call("GET", f"jobs/{job['id']}/logs", expect=410)
-    assert "removed" in gone["message"]
-    listed = (await api.call("GET", "jobs"))["jobs"]
-    assert listed[0]["id"] == job["id"] and listed[0]["logs_available"] is False
-    assert listed[0]["status"] == "Succeeded"
-
-
-@pytest.mark.parametrize(
-    "jobs_settings",
     [{"JobsApp": {"record_retention_seconds": 1, "retention_interval_seconds": 0.2}}],
 )
 async def test_record_retention_removes_old_records(api: Any) -> None:
@@ -275,44 +201,6 @@ async def test_record_retention_removes_old_records(api: Any) -> None:
         assert time.monotonic() < end
         await asyncio.sleep(0.1)
     assert (await api.call("GET", "jobs"))["jobs"] == []
-
-
-async def test_logs_offset_tail_and_header(api: Any) -> None:
-    job = await api.submit("for i in 1 2 3 4 5; do echo line$i; done")
-    await api.wait(job["id"])
-    response = await api.raw("GET", f"jobs/{job['id']}/logs")
-    text = response.body.decode()
-    assert text == "".join(f"line{i}\n" for i in range(1, 6))
-    assert int(response.headers["X-Log-Offset"]) == len(text)
-    assert response.headers["Content-Type"].startswith("text/plain")
-    assert await api.logs(job["id"], offset=12) == text[12:]
-    assert await api.logs(job["id"], offset=10**6) == ""
-    assert await api.logs(job["id"], tail=2) == "line4\nline5\n"
-    assert await api.logs(job["id"], tail=0) == ""
-    assert await api.logs(job["id"], tail=100) == text
-
-
-async def test_logs_follow_streams_until_the_job_ends(api: Any, jp_fetch: Any) -> None:
-    job = await api.submit("for i in 1 2 3; do echo tick$i; sleep 0.3; done")
-    await api.wait(job["id"], {"Running"})
-    received: list[tuple[float, bytes]] = []
-
-    def on_chunk(chunk: bytes) -> None:
-        received.append((time.monotonic(), chunk))
-
-    response = await jp_fetch(
-        "jupyterlab-jobs",
-        "jobs",
-        job["id"],
-        "logs",
-        params={"follow": "1"},
-        streaming_callback=on_chunk,
-        request_timeout=30,
-    )
-    assert response.code == 200
-    assert b"".join(c for _, c in received) == b"tick1\ntick2\ntick3\n"
-    assert len(received) >= 2, "output must arrive while the job runs, not only at the end"
-    assert (await api.call("GET", f"jobs/{job['id']}"))["status"] == "Succeeded"
 
 
 async def test_pending_job_log_is_empty(api: Any) -> None:
