@@ -47,6 +47,9 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/npm
 	if [ -L $(LABEXT_LINK) ]; then rm $(LABEXT_LINK); fi
 	# The editable install builds the labextension (hatch-jupyter-builder).
 	$(PY) -m pip install --quiet -e ".[test]"
+	# The build hook's `npm install` rewrites package-lock.json (same content, new time):
+	# the packages are as locked, so don't let that trigger another `npm ci`.
+	touch $(STAMPS)/npm
 	# Link the source tree's labextension into the venv, so `make build` takes effect
 	# (`jupyter labextension develop` is deprecated in favour of this command).
 	$(VENV)/bin/jupyter-builder develop --overwrite .

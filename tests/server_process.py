@@ -1,4 +1,8 @@
-"""A real `jupyter server` in a subprocess, for tests that kill or share servers."""
+"""A real Jupyter server in a subprocess, for tests that kill or share servers.
+
+Stdlib only: the browser tests (ui-tests/) and the benchmarks (benchmarks/) import it
+too, with their own settings.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +30,46 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`python -m jupyter_server` with a JSON config; stopped with SIGTERM or SIGKILL."""
+    """`python -m jupyter_server` (or `jupyterlab`) with a JSON config in its own folders.
 
-    def __init__(self, root: Path, config: dict[str, Any], name: str = "server") -> None:
+    ``config`` is the traitlets config as a dict; ``extra_args`` and ``extra_env`` are
+    added to the command line and environment. Stopped with SIGTERM, or SIGKILL (`kill`).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        config: dict[str, Any],
+        name: str = "server",
+        *,
+        app: str = "jupyter_server",
+        token: str = TOKEN,
+        extra_args: Sequence[str] = (),
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.root = root / name
         self.config = config
+        self.app = app
+        self.token = token
+        self.extra_args = list(extra_args)
+        self.extra_env = dict(extra_env or {})
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = self.root / "server.log"
+        self.notebooks = self.root / "notebooks"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/jupyterlab-jobs/"
+        return f"{self.base_url}jupyterlab-jobs/"
 
     def start(self, timeout: float = 60) -> ServerProcess:
-        for sub in ("config", "data", "runtime", "notebooks"):
+        for sub in ("config", "data", "runtime"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.notebooks.mkdir(parents=True, exist_ok=True)
         (self.root / "config" / "jupyter_server_config.json").write_text(json.dumps(self.config))
         env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
         env.update(
@@ -47,26 +77,28 @@ class ServerProcess:
             JUPYTER_DATA_DIR=str(self.root / "data"),
             JUPYTER_RUNTIME_DIR=str(self.root / "runtime"),
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+            **self.extra_env,
         )
-        self.log = (self.root / "server.log").open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter_server",
-                "--allow-root",
-                "--no-browser",
-                "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.port={self.port}",
-                "--ServerApp.port_retries=0",
-                f"--IdentityProvider.token={TOKEN}",
-                f"--ServerApp.root_dir={self.root / 'notebooks'}",
-            ],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    self.app,
+                    "--allow-root",
+                    "--no-browser",
+                    "--ServerApp.ip=127.0.0.1",
+                    f"--ServerApp.port={self.port}",
+                    "--ServerApp.port_retries=0",
+                    f"--IdentityProvider.token={self.token}",
+                    f"--ServerApp.root_dir={self.notebooks}",
+                    *self.extra_args,
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         end = time.monotonic() + timeout
         while True:
             try:
@@ -74,12 +106,15 @@ class ServerProcess:
                 return self
             except (urllib.error.URLError, ConnectionError):
                 if self.process.poll() is not None or time.monotonic() > end:
-                    raise RuntimeError(
-                        f"server did not start: {(self.root / 'server.log').read_text()[-3000:]}"
-                    ) from None
+                    self.stop()
+                    raise RuntimeError(f"the server did not start:\n{self.log_tail()}") from None
                 time.sleep(0.1)
 
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """Status and decoded payload (JSON or text) of a REST call; 4xx/5xx don't raise."""
         data = None if body is None else json.dumps(body).encode()
         if method == "POST" and data is None:
             data = b""
@@ -87,7 +122,7 @@ class ServerProcess:
             self.url + path,
             data=data,
             method=method,
-            headers={"Authorization": f"token {TOKEN}"},
+            headers={"Authorization": f"token {self.token}"},
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -95,12 +130,14 @@ class ServerProcess:
         except urllib.error.HTTPError as error:
             return error.code, _decode(error.read(), error.headers)
 
-    def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+    def call(self, method: str, path: str, body: Any = None, expect: int | None = None) -> Any:
+        """The payload; the status must be ``expect`` (any 2xx when None)."""
         status, payload = self.request(method, path, body)
-        assert status == expect, f"{method} {path}: {status} {payload}"
+        ok = status == expect if expect is not None else 200 <= status < 300
+        assert ok, f"{method} {path}: {status} {payload}"
         return payload
 
-    def wait(self, job_id: str, statuses: set[str], timeout: float = 30) -> dict[str, Any]:
+    def wait(self, job_id: str, statuses: set[str], timeout: float = 60) -> dict[str, Any]:
         end = time.monotonic() + timeout
         while True:
             job = self.call("GET", f"jobs/{job_id}")
@@ -114,17 +151,15 @@ class ServerProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
-        self.log.close()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(15)
+                self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-            self.log.close()
 
 
 def _decode(raw: bytes, headers: Any) -> Any:

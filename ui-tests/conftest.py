@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +23,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests"))
+from server_process import ServerProcess  # noqa: E402  (tests/server_process.py)
+
 OUTPUT = REPO / "test-output"
 SCREENSHOTS = OUTPUT / "screenshots"
 TOKEN = "ui-test-token"
@@ -48,153 +48,134 @@ CHROMIUM_FLAGS = [
 # Another user of the groups, whose jobs "Submitted by me" must hide.
 OTHER_USER = "bob"
 
-SERVER_CONFIG = """
-import sys
-c = get_config()  # noqa: F821
-c.ServerApp.jpserver_extensions = {{"jupyterlab_jobs": True}}
-c.JobsApp.data_dir = {data_dir!r}
-# Group directories inside the Jupyter root, so output notebooks open in JupyterLab.
-c.LocalBackend.project_root = {project_root!r}
-c.JobsApp.standalone_user = "alice"
-c.JobsApp.reconcile_interval_seconds = 1
-c.JobsApp.instance_types = [
-    {{"name": "cpu-small", "display_name": "CPU small", "cpu": 0.5, "memory": "512Mi",
-     "description": "Half a CPU, 512 MiB"}},
-    {{"name": "cpu-1", "display_name": "CPU 1", "cpu": 1, "memory": "1Gi",
-     "description": "1 CPU, 1 GiB"}},
-    {{"name": "gpu-1", "display_name": "GPU 1", "cpu": 1, "memory": "1Gi", "gpu": 1,
-     "description": "1 GPU: this machine has none, so the server refuses it"}},
-]
-c.JobsApp.images = [
-    {{"name": "shell", "display_name": "System shell", "description": "bash and system tools"}},
-    {{"name": "python", "display_name": "Python (server environment)", "prefix": sys.prefix,
-     "description": "The Python environment JupyterLab runs in"}},
-]
-c.JobsApp.groups = [
-    {{"name": "research", "display_name": "Research",
-     "instance_types": ["cpu-small", "cpu-1", "gpu-1"], "images": ["shell", "python"],
-     "users": ["*"]}},
-    {{"name": "ml-team", "display_name": "ML team",
-     "instance_types": ["cpu-small"], "images": ["python"], "users": ["*"]}},
-    {{"name": "ops", "display_name": "Operations",
-     "instance_types": ["cpu-small"], "images": ["shell"], "users": ["carol"]}},
-]
-c.LocalBackend.max_concurrent_jobs = 8
-c.LocalBackend.cpu_capacity = 8
-c.LocalBackend.grace_seconds = 2
-"""
+
+def server_config(data_dir: Path, project_root: Path) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyterlab_jobs": True}},
+        "JobsApp": {
+            "data_dir": str(data_dir),
+            "standalone_user": "alice",
+            "reconcile_interval_seconds": 1,
+            "instance_types": [
+                {
+                    "name": "cpu-small",
+                    "display_name": "CPU small",
+                    "cpu": 0.5,
+                    "memory": "512Mi",
+                    "description": "Half a CPU, 512 MiB",
+                },
+                {
+                    "name": "cpu-1",
+                    "display_name": "CPU 1",
+                    "cpu": 1,
+                    "memory": "1Gi",
+                    "description": "1 CPU, 1 GiB",
+                },
+                {
+                    "name": "gpu-1",
+                    "display_name": "GPU 1",
+                    "cpu": 1,
+                    "memory": "1Gi",
+                    "gpu": 1,
+                    "description": "1 GPU: this machine has none, so the server refuses it",
+                },
+            ],
+            "images": [
+                {
+                    "name": "shell",
+                    "display_name": "System shell",
+                    "description": "bash and system tools",
+                },
+                {
+                    "name": "python",
+                    "display_name": "Python (server environment)",
+                    "prefix": sys.prefix,
+                    "description": "The Python environment JupyterLab runs in",
+                },
+            ],
+            "groups": [
+                {
+                    "name": "research",
+                    "display_name": "Research",
+                    "instance_types": ["cpu-small", "cpu-1", "gpu-1"],
+                    "images": ["shell", "python"],
+                    "users": ["*"],
+                },
+                {
+                    "name": "ml-team",
+                    "display_name": "ML team",
+                    "instance_types": ["cpu-small"],
+                    "images": ["python"],
+                    "users": ["*"],
+                },
+                {
+                    "name": "ops",
+                    "display_name": "Operations",
+                    "instance_types": ["cpu-small"],
+                    "images": ["shell"],
+                    "users": ["carol"],
+                },
+            ],
+        },
+        # Group directories inside the Jupyter root, so output notebooks open in JupyterLab.
+        "LocalBackend": {
+            "project_root": str(project_root),
+            "max_concurrent_jobs": 8,
+            "cpu_capacity": 8,
+            "grace_seconds": 2,
+        },
+    }
+
 
 NOTIFICATION_SETTINGS = {"fetchNews": "false", "checkForUpdates": False}
 # Faster polling than the default 5 s, and few log lines kept, so both can be seen.
 JOBS_SETTINGS = {"pollInterval": 1, "logLines": 200, "notifications": True}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class LabServer:
+class LabServer(ServerProcess):
     """`jupyter lab` in a subprocess, with its own directories under ``root``."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.notebooks = root / "notebooks"
-        self.data_dir = root / "jobs"
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        settings = root / "lab" / "user-settings"
+        super().__init__(
+            root,
+            {},
+            "lab",
+            app="jupyterlab",
+            token=TOKEN,
+            # window.jupyterapp, to run commands and read state from the tests.
+            extra_args=["--LabApp.expose_app_in_browser=True"],
+            extra_env={
+                "JUPYTERLAB_SETTINGS_DIR": str(settings),
+                "JUPYTERLAB_WORKSPACES_DIR": str(root / "lab" / "workspaces"),
+            },
+        )
+        self.settings = settings
+        self.data_dir = self.root / "jobs"
+        self.config = server_config(self.data_dir, self.notebooks / "projects")
 
     @property
     def lab_url(self) -> str:
         return f"{self.base_url}lab?token={TOKEN}"
 
     def start(self, timeout: float = 90) -> LabServer:
-        config, settings = self.root / "config", self.root / "user-settings"
         for path in (
-            config,
-            self.root / "data",
-            self.root / "runtime",
-            self.notebooks,
             self.root / "workspaces",
-            settings / "@jupyterlab" / "apputils-extension",
-            settings / "jupyterlab-jobs",
+            self.settings / "@jupyterlab" / "apputils-extension",
+            self.settings / "jupyterlab-jobs",
         ):
             path.mkdir(parents=True, exist_ok=True)
-        (settings / "jupyterlab-jobs" / "plugin.jupyterlab-settings").write_text(
+        (self.settings / "jupyterlab-jobs" / "plugin.jupyterlab-settings").write_text(
             json.dumps(JOBS_SETTINGS)
         )
-        (config / "jupyter_server_config.py").write_text(
-            textwrap.dedent(
-                SERVER_CONFIG.format(
-                    data_dir=str(self.data_dir), project_root=str(self.notebooks / "projects")
-                )
-            )
-        )
         (
-            settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+            self.settings
+            / "@jupyterlab"
+            / "apputils-extension"
+            / "notification.jupyterlab-settings"
         ).write_text(json.dumps(NOTIFICATION_SETTINGS))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
-        env.update(
-            JUPYTER_CONFIG_DIR=str(config),
-            JUPYTER_DATA_DIR=str(self.root / "data"),
-            JUPYTER_RUNTIME_DIR=str(self.root / "runtime"),
-            JUPYTERLAB_SETTINGS_DIR=str(settings),
-            JUPYTERLAB_WORKSPACES_DIR=str(self.root / "workspaces"),
-        )
-        self.log_path = self.root / "server.log"
-        self.log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyterlab",
-                "--allow-root",
-                "--no-browser",
-                "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.port={self.port}",
-                "--ServerApp.port_retries=0",
-                f"--IdentityProvider.token={TOKEN}",
-                f"--ServerApp.root_dir={self.notebooks}",
-                # window.jupyterapp, to run commands and read state from the tests.
-                "--LabApp.expose_app_in_browser=True",
-            ],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        end = time.monotonic() + timeout
-        while True:
-            try:
-                self.call("GET", "options")
-                return self
-            except (urllib.error.URLError, ConnectionError):
-                if self.process.poll() is not None or time.monotonic() > end:
-                    raise RuntimeError(f"JupyterLab did not start:\n{self.tail()}") from None
-                time.sleep(0.2)
-
-    def tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        if method == "POST" and data is None:
-            data = b""
-        request = urllib.request.Request(
-            f"{self.base_url}jupyterlab-jobs/{path}",
-            data=data,
-            method=method,
-            headers={"Authorization": f"token {TOKEN}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            payload = response.read()
-            kind = response.headers.get("Content-Type", "")
-            return json.loads(payload) if "json" in kind else payload.decode()
+        super().start(timeout)
+        return self
 
     def put_settings(self, plugin: str, settings: dict[str, Any]) -> None:
         """Save a plugin's user settings through JupyterLab's settings API."""
@@ -218,30 +199,11 @@ class LabServer:
         }
         return self.call("POST", "jobs", body)
 
-    def wait(self, job_id: str, statuses: set[str], timeout: float = 60) -> Any:
-        end = time.monotonic() + timeout
-        while True:
-            job = self.call("GET", f"jobs/{job_id}")
-            if job["status"] in statuses:
-                return job
-            assert time.monotonic() < end, f"job stayed {job['status']}: {job}"
-            time.sleep(0.1)
-
     def store(self) -> Any:
         """The server's job store, opened from this process (SQLite WAL is shared)."""
         from jupyterlab_jobs.store import Store
 
         return Store(self.data_dir / "jobs.sqlite")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.log.close()
 
 
 @pytest.fixture(scope="session")
