@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,41 +24,15 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+from server_process import catalog, free_port  # noqa: E402  (shared with the tests)
+
 WORK = Path(__file__).resolve().parent / ".work"
 BASE = "/jupyterlab-jobs"
 USER = "alice"
 USER_GROUPS = {"alice": ["research", "ops"], "bob": ["ops"], "carol": ["secret"]}
 FINAL = ("Succeeded", "Failed", "Cancelled")
 STARTED = ("Running", *FINAL)
-
-
-def catalog(root: Path) -> dict[str, Any]:
-    """A catalog like the tests' one: three groups, two instance types, two images."""
-    dataset = root / "datasets-src" / "mnist"
-    dataset.mkdir(parents=True, exist_ok=True)
-    (dataset / "README").write_text("mnist sample\n")
-    return {
-        "groups": [
-            {
-                "name": "research",
-                "display_name": "Research",
-                "instance_types": ["cpu-1", "cpu-half"],
-                "images": ["base", "python"],
-                "datasets": ["mnist"],
-            },
-            {"name": "ops", "instance_types": ["cpu-half"], "images": ["base"]},
-            {"name": "secret", "instance_types": ["cpu-half"], "images": ["base"]},
-        ],
-        "instance_types": [
-            {"name": "cpu-1", "cpu": 1, "memory": "1Gi", "description": "1 CPU, 1 GiB"},
-            {"name": "cpu-half", "cpu": 0.5, "memory": "512Mi"},
-        ],
-        "images": [
-            {"name": "base", "display_name": "System shell"},
-            {"name": "python", "prefix": sys.prefix, "description": "The server's Python"},
-        ],
-        "datasets": [{"name": "mnist", "path": str(dataset)}],
-    }
 
 
 def server_config(root: Path, **local_backend: Any) -> dict[str, Any]:
@@ -70,12 +43,6 @@ def server_config(root: Path, **local_backend: Any) -> dict[str, Any]:
         "StaticGroupsProvider": {"user_groups": USER_GROUPS},
         "LocalBackend": {"max_concurrent_jobs": 4, "cpu_capacity": 2.0, **local_backend},
     }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class HTTPFailure(Exception):

@@ -3,48 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from server_process import catalog
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 FINAL = {"Succeeded", "Failed", "Cancelled"}
-
-
-def catalog(tmp_path: Path) -> dict[str, Any]:
-    """A small catalog: two groups, a few instance types and images, one dataset."""
-    dataset = tmp_path / "datasets-src" / "mnist"
-    dataset.mkdir(parents=True, exist_ok=True)
-    (dataset / "README").write_text("mnist sample\n")
-    return {
-        "groups": [
-            {
-                "name": "research",
-                "display_name": "Research",
-                "instance_types": ["cpu-1", "cpu-half", "huge", "gpu-1"],
-                "images": ["base", "python"],
-                "datasets": ["mnist"],
-            },
-            {"name": "ops", "instance_types": ["cpu-half"], "images": ["base"]},
-            {"name": "secret", "instance_types": ["cpu-half"], "images": ["base"]},
-        ],
-        "instance_types": [
-            {"name": "cpu-1", "cpu": 1, "memory": "1Gi", "description": "1 CPU, 1 GiB"},
-            {"name": "cpu-half", "cpu": 0.5, "memory": "512Mi"},
-            {"name": "huge", "cpu": 512, "memory": "1Ti"},
-            {"name": "gpu-1", "cpu": 1, "memory": "4Gi", "gpu": 1},
-        ],
-        "images": [
-            {"name": "base", "display_name": "System shell"},
-            {"name": "python", "prefix": sys.prefix, "description": "The server's Python"},
-        ],
-        "datasets": [{"name": "mnist", "path": str(dataset)}],
-    }
 
 
 def server_config(tmp_path: Path, user: str = "alice", **jobs: Any) -> dict[str, Any]:

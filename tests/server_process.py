@@ -23,6 +23,37 @@ REPO = Path(__file__).resolve().parent.parent
 TOKEN = "test-token"
 
 
+def catalog(root: Path) -> dict[str, Any]:
+    """A small catalog: two groups, a few instance types and images, one dataset."""
+    dataset = root / "datasets-src" / "mnist"
+    dataset.mkdir(parents=True, exist_ok=True)
+    (dataset / "README").write_text("mnist sample\n")
+    return {
+        "groups": [
+            {
+                "name": "research",
+                "display_name": "Research",
+                "instance_types": ["cpu-1", "cpu-half", "huge", "gpu-1"],
+                "images": ["base", "python"],
+                "datasets": ["mnist"],
+            },
+            {"name": "ops", "instance_types": ["cpu-half"], "images": ["base"]},
+            {"name": "secret", "instance_types": ["cpu-half"], "images": ["base"]},
+        ],
+        "instance_types": [
+            {"name": "cpu-1", "cpu": 1, "memory": "1Gi", "description": "1 CPU, 1 GiB"},
+            {"name": "cpu-half", "cpu": 0.5, "memory": "512Mi"},
+            {"name": "huge", "cpu": 512, "memory": "1Ti"},
+            {"name": "gpu-1", "cpu": 1, "memory": "4Gi", "gpu": 1},
+        ],
+        "images": [
+            {"name": "base", "display_name": "System shell"},
+            {"name": "python", "prefix": sys.prefix, "description": "The server's Python"},
+        ],
+        "datasets": [{"name": "mnist", "path": str(dataset)}],
+    }
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
