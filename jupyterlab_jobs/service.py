@@ -345,14 +345,17 @@ class JobService:
                 else self._read_notebook(request.notebook)
             )
             self._prepare_notebook_job(job, request)
-        problem = self.backend.validate(self._spec(job))
-        if problem:
-            raise InvalidInput(problem, field="notebook" if content else "instance_type")
         if content is not None:
+            # Written before `validate`, which may look at the files (their size).
             snapshot = self._snapshot_of(job)
             snapshot.parent.mkdir(parents=True, exist_ok=True)
             snapshot.write_bytes(content)
             snapshot.with_name("parameters.json").write_text(job.parameters or "{}", "utf-8")
+        problem = self.backend.validate(self._spec(job))
+        if problem:
+            if content is not None:
+                shutil.rmtree(self._snapshot_of(job).parent, ignore_errors=True)
+            raise InvalidInput(problem, field="notebook" if content else "instance_type")
         with self.store.transaction() as db:
             self.store.insert(job, db)
         self.dispatch()

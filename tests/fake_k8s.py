@@ -1,14 +1,18 @@
 """A small fake Kubernetes cluster for tests: an API server over real HTTP on 127.0.0.1.
 
 It serves what the KubernetesBackend uses - Jobs (create, get, list, watch, delete with a
-propagation policy), pods (list, watch, log with follow/timestamps/sinceSeconds) and
-events (list, watch) - with resourceVersions, label and field selectors, chunked watch
-streams, ERROR events with 410 for compacted versions, and the API's JSON errors.
+propagation policy), pods (list, watch, log with follow/timestamps/sinceSeconds), events
+(list, watch) and ConfigMaps (create, get; deleted with the Job that owns them) - with
+resourceVersions, label and field selectors, chunked watch streams, ERROR events with 410
+for compacted versions, and the API's JSON errors.
 
 Behind it, a Job controller creates one pod per Job and a "kubelet" either runs the
 container's command as a local process (``auto=True``: its output becomes the pod's log,
 its exit code the container's, ``activeDeadlineSeconds`` and graceful deletion are
-enforced with signals), or leaves the pod to the test, which sets states by hand.
+enforced with signals; ConfigMap volumes under the home are written into the pod's
+working directory once the ConfigMap exists, read-write PVCs become a directory per claim
+(``pvc_dir``), and the terminationMessagePath file becomes the termination message), or
+leaves the pod to the test, which sets states by hand.
 
 Faults for tests: ``drop_streams`` cuts every open watch and log stream mid-flight,
 ``pause_watches`` holds events back, ``compact`` expires old resourceVersions.
@@ -16,6 +20,7 @@ Faults for tests: ``drop_streams`` cuts every open watch and log stream mid-flig
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
@@ -34,7 +39,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 Obj = dict[str, Any]
-KINDS = {"jobs": ("batch/v1", "Job"), "pods": ("v1", "Pod"), "events": ("v1", "Event")}
+KINDS = {
+    "jobs": ("batch/v1", "Job"),
+    "pods": ("v1", "Pod"),
+    "events": ("v1", "Event"),
+    "configmaps": ("v1", "ConfigMap"),
+}
+HOME = "/home/jovyan"  # the image's home: the pod's working directory maps to a temp dir
+TERMINATION_LOG = "/dev/termination-log"
 
 
 def rfc3339(moment: float) -> str:
@@ -78,8 +90,12 @@ class FakeCluster:
         schedule_delay: float = 0.0,
         start_delay: float = 0.0,
         create_pods: bool = True,
+        image_paths: dict[str, str] | None = None,
     ) -> None:
         self.auto = auto
+        # container image -> a directory put first on the kubelet's PATH for that image's
+        # commands (e.g. the tests' own Python for "python:3.12"); other images get none.
+        self.image_paths = dict(image_paths or {})
         self.namespace = namespace
         self.schedule_delay = schedule_delay
         self.start_delay = start_delay
@@ -191,6 +207,26 @@ class FakeCluster:
             obj = self.store[kind].get(name)
             if obj is not None:
                 self._record(kind, "DELETED", copy.deepcopy(obj))
+                self._collect_garbage(obj["metadata"]["uid"])
+
+    def _collect_garbage(self, owner_uid: str) -> None:
+        """The garbage collector: what ``owner_uid`` owned goes with it (pods excepted:
+        the Job controller's deletions handle those, with their grace period)."""
+        owned = [
+            obj["metadata"]["name"]
+            for obj in self.store["configmaps"].values()
+            if any(
+                ref.get("uid") == owner_uid for ref in obj["metadata"].get("ownerReferences", [])
+            )
+        ]
+        for name in owned:
+            self.remove("configmaps", name)
+
+    def pvc_dir(self, claim: str) -> Path:
+        """Where the fake keeps the files of PersistentVolumeClaim ``claim``."""
+        path = Path(self._tmp.name) / "pvcs" / claim
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def pods_of(self, job_name: str) -> list[Obj]:
         with self.cond:
@@ -345,6 +381,14 @@ class FakeCluster:
     def log_text(self, pod: str) -> str:
         with self.cond:
             return b"".join(line for _, line in self.logs.get(pod, [])).decode()
+
+    def create_config_map(self, body: Obj) -> Obj:
+        with self.cond:
+            name = body["metadata"]["name"]
+            if name in self.store["configmaps"]:
+                raise ApiError(409, "AlreadyExists", f'configmaps "{name}" already exists')
+            body["metadata"]["namespace"] = self.namespace
+            return self.add("configmaps", body)
 
     # -- the Job controller ----------------------------------------------------------------
     def create_job(self, body: Obj) -> Obj:
@@ -507,10 +551,24 @@ class FakeCluster:
         home = Path(self._tmp.name) / name
         home.mkdir()
         self.homes[name] = home
+        if not self._mount_volumes(pod, home):
+            return
+        paths = self._volume_paths(pod)
+        termination_log = Path(self._tmp.name) / f"{name}.termination-log"
+        termination_log.touch()
+        paths[container.get("terminationMessagePath") or TERMINATION_LOG] = str(termination_log)
+        if container["image"] in self.image_paths:
+            # `bash -l` resets PATH from /etc/profile, then reads the home's profile: the
+            # image's PATH goes there (as an image's own profile would set it).
+            bin_dir = self.image_paths[container["image"]]
+            (home / ".bash_profile").write_text(f'export PATH="{bin_dir}:$PATH"\n')
         env = {"PATH": os.environ.get("PATH", os.defpath)}
         env.update({e["name"]: e["value"] for e in container.get("env", [])})
+        env = {key: paths.get(value, value) for key, value in env.items()}
         env["HOME"] = str(home)  # the emptyDir at /home/jovyan
         command = list(container["command"]) + list(container.get("args", []))
+        for path, local in paths.items():
+            command = [part.replace(path, local) for part in command]
         with self.cond:
             process = subprocess.Popen(
                 command,
@@ -538,7 +596,9 @@ class FakeCluster:
         code = process.returncode
         exit_code = 128 - code if code < 0 else code
         lines = self.log_text(name).splitlines()
-        message = "\n".join(lines[-80:])[-2048:] if exit_code else ""
+        message = termination_log.read_text(encoding="utf-8", errors="replace")[:4096]
+        if not message and exit_code:  # terminationMessagePolicy: FallbackToLogsOnError
+            message = "\n".join(lines[-80:])[-2048:]
         if self.get("pods", name) is None:
             return
         if timed_out:
@@ -551,6 +611,41 @@ class FakeCluster:
             )
         else:
             self.finish_pod(name, exit_code, message=message)
+
+    def _mount_volumes(self, pod: Obj, home: Path) -> bool:
+        """Write each ConfigMap volume mounted under the home into ``home``, waiting for
+        the ConfigMap as a kubelet does; False if the pod went away meanwhile."""
+        volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
+        container = pod["spec"]["containers"][0]
+        for mount in container.get("volumeMounts", []):
+            source = volumes[mount["name"]].get("configMap")
+            if source is None or not mount["mountPath"].startswith(HOME + "/"):
+                continue
+            while (config_map := self.get("configmaps", source["name"])) is None:
+                current = self.get("pods", pod["metadata"]["name"])
+                if self.closing or current is None or current["metadata"].get("deletionTimestamp"):
+                    return False
+                time.sleep(0.01)
+            data = {key: value.encode() for key, value in config_map.get("data", {}).items()}
+            data.update(
+                {k: base64.b64decode(v) for k, v in config_map.get("binaryData", {}).items()}
+            )
+            items = source.get("items") or [{"key": key, "path": key} for key in data]
+            target = home / mount["mountPath"].removeprefix(HOME + "/")
+            for item in items:
+                (target / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+                (target / item["path"]).write_bytes(data[item["key"]])
+        return True
+
+    def _volume_paths(self, pod: Obj) -> dict[str, str]:
+        """Mount path -> local directory of each read-write PVC mount."""
+        volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
+        paths: dict[str, str] = {}
+        for mount in pod["spec"]["containers"][0].get("volumeMounts", []):
+            claim = volumes[mount["name"]].get("persistentVolumeClaim")
+            if claim is not None and not mount.get("readOnly") and not claim.get("readOnly"):
+                paths[mount["mountPath"]] = str(self.pvc_dir(claim["claimName"]))
+        return paths
 
     def _read_output(self, name: str, process: subprocess.Popen[bytes]) -> None:
         assert process.stdout is not None
@@ -644,6 +739,8 @@ class FakeCluster:
                 handler.send_json(200, self._list(kind, query))
         elif name is None and method == "POST" and kind == "jobs":
             handler.send_json(201, self.create_job(body))
+        elif name is None and method == "POST" and kind == "configmaps":
+            handler.send_json(201, self.create_config_map(body))
         elif name and sub == ["log"] and method == "GET":
             self._log(handler, name, query)
         elif name and not sub and method == "GET":

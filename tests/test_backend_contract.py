@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +39,13 @@ def cluster(backend_name: str) -> Iterator[FakeCluster | None]:
     if backend_name != "kubernetes":
         yield None
         return
-    fake = FakeCluster(auto=True, schedule_delay=0.2, start_delay=0.2)
+    # The "python" image's commands run with the tests' own Python (papermill, ipykernel).
+    fake = FakeCluster(
+        auto=True,
+        schedule_delay=0.2,
+        start_delay=0.2,
+        image_paths={"python:3.12": str(Path(sys.prefix) / "bin")},
+    )
     yield fake
     fake.close()
 
@@ -270,27 +277,53 @@ def _created_jobs(cluster: FakeCluster) -> list[tuple[str, dict[str, Any]]]:
         return [(e, obj) for _, kind, e, obj in cluster.history if kind == "jobs" and e == "ADDED"]
 
 
-async def test_notebook_jobs_run_locally_and_are_refused_clearly_on_kubernetes(
-    api: Any, backend_name: str, jp_root_dir: Path, jobs_app: Any
+def _write_notebook(path: Path, *sources: str) -> None:
+    import nbformat
+
+    cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, path)
+
+
+NOTEBOOK_JOB = {
+    "name": "notebook",
+    "group": "research",
+    "instance_type": "cpu-1",
+    "image": "python",
+}
+
+
+async def test_a_notebook_job_runs_and_saves_the_executed_notebook(
+    api: Any, jp_root_dir: Path, cluster: FakeCluster | None
 ) -> None:
     import nbformat
 
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('hi')")])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, jp_root_dir / "nb.ipynb")
-    body = {
-        "name": "notebook",
-        "group": "research",
-        "instance_type": "cpu-1",
-        "image": "python",
-        "notebook": "nb.ipynb",
-    }
-    if backend_name == "kubernetes":
-        error = await api.call("POST", "jobs", body, expect=400)
-        assert "do not run on the Kubernetes backend yet" in error["message"]
-        assert error["field"] == "notebook"
-        assert jobs_app.store.count() == 0
-        assert not (Path(jobs_app.data_dir) / "notebooks").exists()
-    else:
-        job = await api.call("POST", "jobs", body, expect=201)
-        assert (await api.wait(job["id"], timeout=90))["status"] == "Succeeded"
+    _write_notebook(jp_root_dir / "nb.ipynb", "print('hi from the notebook')")
+    body = {**NOTEBOOK_JOB, "notebook": "nb.ipynb"}
+    job = await api.call("POST", "jobs", body, expect=201)
+    done = await api.wait(job["id"], timeout=90)
+    assert done["status"] == "Succeeded", done["message"]
+    assert "hi from the notebook" in await api.logs(job["id"])
+    if cluster is not None:  # the ConfigMap carried the files; the output is on the PVC
+        name = f"nb-{job['id']}.ipynb"
+        saved = cluster.pvc_dir("project-research") / "notebook-runs" / name
+        executed = nbformat.read(saved, as_version=4)
+        assert "hi from the notebook" in executed.cells[0].outputs[0]["text"]
+        (created,) = [j for _, j in _created_jobs(cluster)]
+        config_map = cluster.get("configmaps", created["metadata"]["name"] + "-files")
+        assert config_map is not None
+        assert config_map["metadata"]["ownerReferences"][0]["uid"] == created["metadata"]["uid"]
+
+
+async def test_a_failing_cell_fails_the_notebook_job_with_its_error(
+    api: Any, jp_root_dir: Path
+) -> None:
+    _write_notebook(jp_root_dir / "broken.ipynb", "x = 1", "raise ValueError('bad input 42')")
+    body = {**NOTEBOOK_JOB, "notebook": "broken.ipynb"}
+    job = await api.call("POST", "jobs", body, expect=201)
+    done = await api.wait(job["id"], timeout=90)
+    assert done["status"] == "Failed"
+    # Local: the supervisor reads $TERMINATION_MESSAGE_PATH; Kubernetes: the container's
+    # termination message (/dev/termination-log), both written by run_notebook.py.
+    assert "ValueError: bad input 42" in done["message"], done["message"]

@@ -654,6 +654,91 @@ def test_every_trait_is_documented() -> None:
         assert len(trait.help) > 20, f"{name} needs help="
 
 
+# -- notebook jobs: their files in a ConfigMap ------------------------------------------------
+def files_spec(tmp_path: Path, command: str, job_id: str = "0123456789abcdef") -> JobSpec:
+    spec = make_spec(command=command, job_id=job_id)
+    (tmp_path / "nb dir").mkdir(exist_ok=True)
+    (tmp_path / "nb dir" / "Étude 1.ipynb").write_bytes(b'{"cells": []}')
+    (tmp_path / "nb dir" / "params.json").write_bytes(b"\x00\xff binary too")
+    spec.files = {
+        "Étude 1.ipynb": tmp_path / "nb dir" / "Étude 1.ipynb",
+        "parameters.json": tmp_path / "nb dir" / "params.json",
+    }
+    return spec
+
+
+def test_files_reach_the_job_through_a_config_map_owned_by_its_job(tmp_path: Path) -> None:
+    cluster = FakeCluster(auto=True)
+    try:
+        with Running(cluster, tmp_path) as backend:
+            spec = files_spec(
+                tmp_path,
+                "cat '.job/Étude 1.ipynb'; echo; wc -c < .job/parameters.json",
+            )
+            assert backend.validate(spec) is None
+            job = start(backend, spec)
+            name = backend.job_name(job)
+            config_map = cluster.get("configmaps", f"{name}-files")
+            assert config_map is not None
+            (owner,) = config_map["metadata"]["ownerReferences"]
+            k8s_job = cluster.get("jobs", name)
+            assert k8s_job is not None
+            assert (owner["kind"], owner["name"]) == ("Job", name)
+            assert owner["uid"] == k8s_job["metadata"]["uid"]
+            assert config_map["metadata"]["labels"] == k8s_job["metadata"]["labels"]
+            # The Job came first (its uid is the owner's); its pod waited for the volume.
+            order = [(k, obj["metadata"]["name"]) for _, k, e, obj in _added(cluster)]
+            assert order.index(("jobs", name)) < order.index(("configmaps", f"{name}-files"))
+            outcome = poll_until(backend, job, ended)
+            assert (outcome.reason, outcome.exit_code) == (EXITED, 0)
+            log = backend.log_path(job).read_text()
+            assert log == '{"cells": []}\n13\n'
+            # A restart re-submits: the Job and its ConfigMap already exist, both fine.
+            backend.start(spec, [])
+            backend.remove(job)
+            wait_for(lambda: cluster.get("configmaps", f"{name}-files") is None, what="GC")
+    finally:
+        cluster.close()
+
+
+def _added(cluster: FakeCluster) -> list[tuple[int, str, str, dict[str, Any]]]:
+    with cluster.cond:
+        return [h for h in cluster.history if h[2] == "ADDED"]
+
+
+def test_files_too_large_for_a_config_map_are_refused(tmp_path: Path) -> None:
+    backend = KubernetesBackend(data_dir=str(tmp_path))
+    spec = files_spec(tmp_path, "true")
+    (tmp_path / "big.ipynb").write_bytes(b"x" * 901 * 1024)
+    spec.files["big.ipynb"] = tmp_path / "big.ipynb"
+    problem = backend.validate(spec)
+    assert problem is not None and "too large" in problem and "900 KiB" in problem
+    spec.files.pop("big.ipynb")
+    assert backend.validate(spec) is None
+
+
+def test_a_refused_config_map_deletes_the_job(
+    running: KubernetesBackend, tmp_path: Path, cluster: FakeCluster
+) -> None:
+    spec = files_spec(tmp_path, "true")
+    name = running.job_name(spec.job)
+    original = cluster.create_config_map
+
+    def refuse(body: dict[str, Any]) -> dict[str, Any]:
+        from fake_k8s import ApiError
+
+        raise ApiError(403, "Forbidden", "configmaps is forbidden: quota")
+
+    cluster.create_config_map = refuse  # type: ignore[method-assign]
+    try:
+        with pytest.raises(BackendError, match="refused the job's files: configmaps is forbidden"):
+            running.start(spec, [])
+    finally:
+        cluster.create_config_map = original  # type: ignore[method-assign]
+    assert (name, "Background") in cluster.deletions
+    assert cluster.get("jobs", name) is None
+
+
 def _permission(method: str, path: str, query: dict[str, str]) -> tuple[str, str, str]:
     """(API group, resource, verb) an API request needs, as RBAC sees it."""
     parts = path.strip("/").split("/")
@@ -685,6 +770,10 @@ def test_the_shipped_role_allows_every_request_the_backend_makes(tmp_path: Path)
             done = start(backend, make_spec(command="echo done", job_id="b" * 16))
             poll_until(backend, done, ended)
             backend.start(make_spec(command="echo done", job_id="b" * 16), [])  # exists
+            files = make_spec(command="cat .job/a.txt", job_id="d" * 16)
+            (tmp_path / "a.txt").write_text("file a\n")
+            files.files = {"a.txt": tmp_path / "a.txt"}
+            poll_until(backend, start(backend, files), ended)
             running = start(backend, make_spec(command="sleep 30", job_id="c" * 16))
             poll_until(backend, running, progress(RUNNING))
             backend.cancel(running)
@@ -694,5 +783,6 @@ def test_the_shipped_role_allows_every_request_the_backend_makes(tmp_path: Path)
         cluster.close()
     assert {verb for _, _, verb in needed} == {"create", "get", "list", "watch", "delete"}
     assert ("", "pods/log", "get") in needed
+    assert ("", "configmaps", "create") in needed
     assert needed <= allowed, needed - allowed
     assert allowed <= needed, f"the Role grants more than is used: {allowed - needed}"

@@ -54,6 +54,7 @@ def spec(
     image: Image | None = None,
     datasets: list[Dataset] | None = None,
     max_runtime_seconds: int = 3600,
+    files: dict[str, Path] | None = None,
 ) -> JobSpec:
     instance_type = instance_type or InstanceType(name="cpu-1", cpu=1, memory="2Gi")
     image = image or Image(name="base", container_image="team/base:1.0")
@@ -79,7 +80,19 @@ def spec(
         "IMAGE_NAME": image.name,
         "PYTHONUNBUFFERED": "1",
     }
-    return JobSpec(job, instance_type, image, datasets or [], env)
+    return JobSpec(job, instance_type, image, datasets or [], env, files or {})
+
+
+# What a notebook job carries (names as the service makes them; the paths need not exist).
+NOTEBOOK_FILES = {
+    "Étude de cas (v2).ipynb": Path("/srv/snapshots/etude.ipynb"),
+    "parameters.json": Path("/srv/snapshots/parameters.json"),
+    "run_notebook.py": Path("/srv/run_notebook.py"),
+}
+NOTEBOOK_COMMAND = (
+    "python .job/run_notebook.py '.job/Étude de cas (v2).ipynb' "
+    "'research/notebook-runs/Étude de cas (v2)-0123456789abcdef.ipynb' .job/parameters.json"
+)
 
 
 GPU = InstanceType(
@@ -133,6 +146,10 @@ CASES: dict[str, tuple[JobSpec, m.ManifestSettings]] = {
     "unicode-user": (spec(user="józef_ßtraße"), m.ManifestSettings()),
     "multi-line-command": (
         spec(command='set -e\nfor i in 1 2 3; do\n  echo "$i"\ndone\n'),
+        m.ManifestSettings(),
+    ),
+    "notebook": (
+        spec(command=NOTEBOOK_COMMAND, files=NOTEBOOK_FILES, datasets=DATASETS),
         m.ManifestSettings(),
     ),
     "all-settings": (
@@ -234,6 +251,52 @@ def test_what_the_schema_cannot_check(case: str) -> None:
     env = {e["name"]: e["value"] for e in container["env"]}
     assert set(env) >= ENV_NAMES and env["HOME"] == m.HOME == container["workingDir"]
     assert env["JOB_NAME"] == job_spec.job.name
+
+
+def test_a_notebook_job_mounts_its_files_and_reports_through_the_termination_log() -> None:
+    job_spec, settings = CASES["notebook"]
+    manifest = m.job_manifest(job_spec, settings)
+    pod = manifest["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    (mount,) = [v for v in container["volumeMounts"] if v["name"] == m.FILES_VOLUME]
+    assert mount == {"name": "job-files", "mountPath": "/home/jovyan/.job", "readOnly": True}
+    (volume,) = [v for v in pod["volumes"] if v["name"] == m.FILES_VOLUME]
+    config_map_name = manifest["metadata"]["name"] + "-files"
+    assert volume["configMap"]["name"] == config_map_name
+    assert sorted(item["path"] for item in volume["configMap"]["items"]) == sorted(NOTEBOOK_FILES)
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["TERMINATION_MESSAGE_PATH"] == "/dev/termination-log"
+    assert "terminationMessagePath" not in container  # the default: /dev/termination-log
+    # A command job has neither.
+    plain = m.job_manifest(spec(), settings)["spec"]["template"]["spec"]
+    assert all(v["name"] != m.FILES_VOLUME for v in plain["volumes"])
+    assert "TERMINATION_MESSAGE_PATH" not in {e["name"] for e in plain["containers"][0]["env"]}
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_the_files_config_map_validates_and_matches_the_volume(version: str) -> None:
+    job_spec, settings = CASES["notebook"]
+    contents = {name: f"content of {name}".encode() for name in NOTEBOOK_FILES}
+    owner = {"name": "job-train-0123456789abcdef", "uid": "5e1f-42"}
+    config_map = m.files_config_map(job_spec, settings, contents, owner)
+    assert kubernetes_validate.validate(config_map, version, strict=True) == version
+    manifest = m.job_manifest(job_spec, settings)
+    (volume,) = [
+        v for v in manifest["spec"]["template"]["spec"]["volumes"] if v["name"] == m.FILES_VOLUME
+    ]
+    meta = config_map["metadata"]
+    assert meta["name"] == volume["configMap"]["name"]
+    assert len(meta["name"]) <= 253 and re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", meta["name"])
+    assert meta["labels"] == manifest["metadata"]["labels"]
+    assert meta["ownerReferences"] == [
+        {"apiVersion": "batch/v1", "kind": "Job", "name": owner["name"], "uid": owner["uid"]}
+    ]
+    import base64
+
+    by_key = {key: base64.b64decode(value) for key, value in config_map["binaryData"].items()}
+    assert all(re.match(r"^[-._a-zA-Z0-9]+$", key) for key in by_key)
+    files = {item["path"]: by_key[item["key"]] for item in volume["configMap"]["items"]}
+    assert files == contents
 
 
 def test_the_jobs_world() -> None:

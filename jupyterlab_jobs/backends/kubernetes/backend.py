@@ -1,6 +1,7 @@
 """KubernetesBackend: each job a ``batch/v1`` Job, its status from a watched cache.
 
-- ``start`` creates the Job (built by ``manifests.job_manifest``); ``cancel`` deletes it
+- ``start`` creates the Job (built by ``manifests.job_manifest``), then for a notebook job
+  the ConfigMap with its files (mounted at ``~/.job``, owned by the Job); ``cancel`` deletes it
   with foreground propagation, so the pod gets SIGTERM and its grace period first;
   deleting a Job that is already gone is success.
 - ``poll`` never calls the API: reflectors (one list+watch per kind in the namespace,
@@ -339,10 +340,15 @@ class KubernetesBackend(Backend):
 
     # -- policy ------------------------------------------------------------------------
     def validate(self, spec: JobSpec) -> str | None:
-        if spec.files:
+        total = 0
+        for path in spec.files.values():
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+        if total > manifests.MAX_FILES_BYTES:
             return (
-                "Notebook jobs do not run on the Kubernetes backend yet; submit a command "
-                "such as `papermill in.ipynb out.ipynb` instead"
+                f"The notebook is too large for the Kubernetes backend: its files take "
+                f"{total // 1024} KiB, at most {manifests.MAX_FILES_BYTES // 1024} KiB fit "
+                "in the ConfigMap that carries them (clear large outputs and retry)"
             )
         try:
             manifests.job_manifest(spec, manifests.ManifestSettings())
@@ -361,17 +367,32 @@ class KubernetesBackend(Backend):
         except ValueError as error:
             raise BackendError(str(error)) from None
         name = body["metadata"]["name"]
+        try:
+            contents = {file: path.read_bytes() for file, path in spec.files.items()}
+        except OSError as error:
+            raise BackendError(f"The job's files could not be read: {error}") from None
         self.job_dir(job).mkdir(parents=True, exist_ok=True)
         try:
-            self.batch.create_namespaced_job(
-                self.ns, body, _request_timeout=self.request_timeout_seconds
+            response = self.batch.create_namespaced_job(
+                self.ns,
+                body,
+                _request_timeout=self.request_timeout_seconds,
+                _preload_content=False,
             )
+            try:
+                created = json.loads(response.data)
+            finally:
+                response.release_conn()
         except ApiException as error:
-            if error.status != 409 or not self._is_ours(name, job.id):
+            existing = self._read_job(name) if error.status == 409 else None
+            if existing is None or _job_id(existing) != manifests.label_value(job.id):
                 raise BackendError(f"Kubernetes refused the job: {_api_message(error)}") from None
             self.log.info("Job %s: Kubernetes Job %s already existed (restart)", job.id, name)
+            created = existing
         except HTTPError as error:
             raise BackendError(f"Could not reach the Kubernetes API: {error}") from None
+        if contents:
+            self._create_files(spec, contents, created)
         state = {"namespace": self.ns, "name": name, "created_at": time.time()}
         return Started(
             backend_state=json.dumps(state),
@@ -379,13 +400,48 @@ class KubernetesBackend(Backend):
             message="Waiting for the cluster to schedule the job",
         )
 
-    def _is_ours(self, name: str, job_id: str) -> bool:
-        """Whether the existing Job ``name`` is the one created for ``job_id``."""
-        response = self.batch.read_namespaced_job(
-            name, self.ns, _request_timeout=self.request_timeout_seconds, _preload_content=False
-        )
+    def _create_files(self, spec: JobSpec, contents: dict[str, bytes], k8s_job: Any) -> None:
+        """Create the ConfigMap with the job's files, owned by its (created) Job.
+
+        The Job comes first: the ownerReference needs its uid, and Kubernetes then deletes
+        the ConfigMap with the Job (cancel, TTL, retention), so nothing is left behind even
+        if the server stops in between. Meanwhile the pod waits for its volume, as any pod
+        whose ConfigMap is not there yet (the kubelet retries the mount).
+        """
+        metadata = k8s_job.get("metadata") or {}
+        owner = {"name": str(metadata.get("name")), "uid": str(metadata.get("uid"))}
+        body = manifests.files_config_map(spec, self.manifest_settings(), contents, owner)
         try:
-            return _job_id(json.loads(response.data)) == manifests.label_value(job_id)
+            self.core.create_namespaced_config_map(
+                self.ns, body, _request_timeout=self.request_timeout_seconds, _preload_content=False
+            ).release_conn()
+        except ApiException as error:
+            if error.status == 409:  # created before a restart: same name, same Job
+                return
+            self._abandon(owner["name"])
+            raise BackendError(
+                f"Kubernetes refused the job's files: {_api_message(error)}"
+            ) from None
+        except HTTPError as error:
+            self._abandon(owner["name"])
+            raise BackendError(f"Could not reach the Kubernetes API: {error}") from None
+
+    def _abandon(self, name: str) -> None:
+        """Delete a Job that cannot run (its files could not be created)."""
+        with contextlib.suppress(ApiException, HTTPError):
+            self._delete(name, "Background")
+
+    def _read_job(self, name: str) -> dict[str, Any] | None:
+        """The Job ``name`` as stored, or None if it cannot be read."""
+        try:
+            response = self.batch.read_namespaced_job(
+                name, self.ns, _request_timeout=self.request_timeout_seconds, _preload_content=False
+            )
+        except (ApiException, HTTPError):
+            return None
+        try:
+            job: dict[str, Any] = json.loads(response.data)
+            return job
         finally:
             response.release_conn()
 

@@ -7,6 +7,7 @@ kubespawner's ``objects.py`` builds its pods.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import re
@@ -32,6 +33,14 @@ GROUP_ANNOTATION = "jupyterlab-jobs/group"
 CONTAINER_NAME = "job"
 HOME = "/home/jovyan"
 PROJECT_ROOT = "/project"
+# A notebook job's files (JobSpec.files) come from a ConfigMap mounted read-only here:
+# the working directory's `.job/`, where the job's command expects them.
+FILES_DIR = f"{HOME}/.job"
+FILES_VOLUME = "job-files"
+TERMINATION_LOG = "/dev/termination-log"  # the container's terminationMessagePath default
+# A ConfigMap holds at most 1 MiB (its keys and metadata included).
+MAX_FILES_BYTES = 900 * 1024
+CONFIG_MAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 DATASETS_ROOT = "/datasets"
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -174,6 +183,65 @@ def setup_script(group: str, datasets: list[Dataset]) -> str:
     return "".join(f"{line} 2>/dev/null || true\n" for line in links)
 
 
+def files_config_map_name(job_name: str) -> str:
+    """The name of the ConfigMap holding a Job's files (a Job name has at most 63)."""
+    return f"{job_name}-files"
+
+
+def file_keys(names: list[str]) -> dict[str, str]:
+    """File name -> ConfigMap key: keys allow only ``[-._a-zA-Z0-9]``, so other names
+    get a sanitized, numbered key (the mounted file keeps its own name via ``items``)."""
+    keys: dict[str, str] = {}
+    for index, name in enumerate(sorted(names)):
+        if "/" in name or name in ("", ".", "..") or name.startswith(".."):
+            raise ValueError(f"File name {name!r} cannot be placed in .job/")
+        key = (
+            name
+            if CONFIG_MAP_KEY.match(name)
+            else f"{index}-"
+            + (re.sub(r"[^-._a-zA-Z0-9]+", "_", _ascii_fold(name)).strip("._") or "file")
+        )
+        keys[name] = key[:253]
+    return keys
+
+
+def files_config_map(
+    spec: JobSpec,
+    settings: ManifestSettings,
+    contents: Mapping[str, bytes],
+    owner: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ConfigMap with a job's files (name -> bytes), base64 in ``binaryData``.
+
+    ``owner``: the created Job's ``name`` and ``uid``; the ConfigMap is then owned by the
+    Job, so Kubernetes deletes it with the Job (cancel, TTL, retention).
+    """
+    name = job_name(spec.job.id, spec.job.name, settings.name_prefix)
+    keys = file_keys(list(contents))
+    metadata: dict[str, Any] = {
+        "name": files_config_map_name(name),
+        "namespace": settings.namespace,
+        "labels": labels_for(spec, settings),
+    }
+    if owner is not None:
+        metadata["ownerReferences"] = [
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "name": owner["name"],
+                "uid": owner["uid"],
+            }
+        ]
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata,
+        "binaryData": {
+            keys[file]: base64.b64encode(data).decode("ascii") for file, data in contents.items()
+        },
+    }
+
+
 def labels_for(spec: JobSpec, settings: ManifestSettings) -> dict[str, str]:
     job = spec.job
     return {
@@ -214,6 +282,9 @@ def job_manifest(spec: JobSpec, settings: ManifestSettings) -> dict[str, Any]:
         GROUP_ANNOTATION: job.group,
     }
     env = {**settings.extra_env, **spec.env, "HOME": HOME}
+    if spec.files:
+        # run_notebook.py writes a failing cell's error there: the termination message.
+        env["TERMINATION_MESSAGE_PATH"] = TERMINATION_LOG
     mounts: list[dict[str, Any]] = [
         {"name": "home", "mountPath": HOME},
         {"name": "shm", "mountPath": "/dev/shm"},
@@ -238,6 +309,18 @@ def job_manifest(spec: JobSpec, settings: ManifestSettings) -> dict[str, Any]:
         mounts.append(
             {"name": volume, "mountPath": f"{DATASETS_ROOT}/{dataset.name}", "readOnly": True}
         )
+    if spec.files:
+        keys = file_keys(list(spec.files))
+        volumes.append(
+            {
+                "name": FILES_VOLUME,
+                "configMap": {
+                    "name": files_config_map_name(name),
+                    "items": [{"key": keys[file], "path": file} for file in sorted(keys)],
+                },
+            }
+        )
+        mounts.append({"name": FILES_VOLUME, "mountPath": FILES_DIR, "readOnly": True})
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": image,
