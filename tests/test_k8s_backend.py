@@ -337,7 +337,8 @@ def test_a_hopeless_pod_is_deleted_by_the_backend(
 
 
 def test_preparing_timeout_fails_with_the_reason(cluster: FakeCluster, tmp_path: Path) -> None:
-    with Running(cluster, tmp_path, preparing_timeout_seconds=1) as backend:
+    # 3 s: time enough to see the Preparing progress first on a loaded machine.
+    with Running(cluster, tmp_path, preparing_timeout_seconds=3) as backend:
         job = start(backend, make_spec())
         pod = pod_name(cluster, backend, job)
         cluster.set_pod(pod, scheduled=True, state={"waiting": {"reason": "ContainerCreating"}})
@@ -350,10 +351,10 @@ def test_preparing_timeout_fails_with_the_reason(cluster: FakeCluster, tmp_path:
             progress(PREPARING, 'FailedMount: MountVolume.SetUp failed for volume "dataset-0"'),
         )
         assert waiting.started_at is None
-        outcome = poll_until(backend, job, ended, timeout=5)
+        outcome = poll_until(backend, job, ended, timeout=8)
         assert outcome.reason == VANISHED
         assert outcome.message == (
-            "The job was still preparing after 1s: "
+            "The job was still preparing after 3s: "
             'FailedMount: MountVolume.SetUp failed for volume "dataset-0"'
         )
         assert cluster.deletions == [(backend.job_name(job), "Background")]
