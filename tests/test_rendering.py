@@ -18,6 +18,7 @@ def job(index: int, status: str = FAILED, logs: bool = True) -> Job:
         image="m",
         command="c",
         status=status,
+        created_at=9.0,
         started_at=10.0,
         finished_at=12.5 if status == FAILED else None,
         logs_available=logs,
