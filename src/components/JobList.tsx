@@ -331,17 +331,17 @@ function JobRow(props: IJobRowProps): JSX.Element {
     </Button>
   );
   const schedule = job.schedule ? job.schedule.name : '-';
-  const style = { top: props.top, height: props.height };
+  // The same row in both layouts: its place in the window and what the tests look up.
+  const rowAttributes = {
+    role: 'row',
+    style: { top: props.top, height: props.height },
+    'data-job-id': job.id,
+    'data-index': props.index,
+    'aria-rowindex': props.index + 1
+  };
   if (wide) {
     return (
-      <div
-        className="jp-Jobs-row jp-Jobs-jobRow"
-        role="row"
-        style={style}
-        data-job-id={job.id}
-        data-index={props.index}
-        aria-rowindex={props.index + 1}
-      >
+      <div className="jp-Jobs-row jp-Jobs-jobRow" {...rowAttributes}>
         <span role="cell">
           <StatusBadge status={job.status} />
         </span>
@@ -366,14 +366,7 @@ function JobRow(props: IJobRowProps): JSX.Element {
     );
   }
   return (
-    <div
-      className="jp-Jobs-compactRow jp-Jobs-jobRow"
-      role="row"
-      style={style}
-      data-job-id={job.id}
-      data-index={props.index}
-      aria-rowindex={props.index + 1}
-    >
+    <div className="jp-Jobs-compactRow jp-Jobs-jobRow" {...rowAttributes}>
       <div className="jp-Jobs-compactLine">
         <StatusBadge status={job.status} />
         {name}
