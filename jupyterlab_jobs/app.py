@@ -138,6 +138,7 @@ class JobsApp(ExtensionApp):
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.store = Store(data_dir / "jobs.sqlite")
         self.backend = self.backend_class(parent=self, data_dir=str(data_dir))
+        self.backend.check_catalog(catalog)
         provider = self.groups_provider_class(parent=self)
         if isinstance(provider, StaticGroupsProvider):
             provider.catalog_users = {g.name: list(g.users) for g in catalog.groups}

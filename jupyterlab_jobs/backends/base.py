@@ -10,7 +10,7 @@ from pathlib import Path
 from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..catalog import Dataset, Image, InstanceType
+from ..catalog import Catalog, Dataset, Image, InstanceType
 from ..models import RUNNING, Job
 
 # Reasons a backend reports a job ended; the service turns them into statuses and messages.
@@ -91,6 +91,9 @@ class Backend(LoggingConfigurable):
     def group_dir(self, group: str) -> Path | None:
         """Where the server itself sees the group's persistent directory, if it can."""
         return None
+
+    def check_catalog(self, catalog: Catalog) -> None:
+        """Raise ValueError, at start-up, for a catalog this backend cannot serve."""
 
     def validate(self, spec: JobSpec) -> str | None:
         """A reason this job could never run here, or None."""
