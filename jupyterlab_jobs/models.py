@@ -82,6 +82,16 @@ class Job:
         end = self.finished_at if self.finished_at is not None else time.time()
         return round(max(0.0, end - self.started_at), 3)
 
+    @property
+    def gpus(self) -> list[str]:
+        """The GPU devices the backend gave the job, as recorded in its backend_state."""
+        try:
+            state = json.loads(self.backend_state or "{}")
+        except ValueError:
+            return []
+        devices = state.get("gpus") if isinstance(state, dict) else None
+        return [str(device) for device in devices] if isinstance(devices, list) else []
+
     def to_json(self) -> dict[str, Any]:
         schedule = (
             {"id": self.schedule_id, "name": self.schedule_name} if self.schedule_id else None
@@ -107,4 +117,5 @@ class Job:
             "notebook": self.notebook,
             "parameters": json.loads(self.parameters) if self.parameters else None,
             "output_path": self.output_path,
+            "gpus": self.gpus,
         }

@@ -472,12 +472,14 @@ class JobService:
                     (problem, PENDING, problem),
                 )
                 return False
+            claim = {"claimed_at": time.time(), **self.backend.reserve(spec, active)}
+            job.backend_state = json.dumps(claim)
             self.store.update(
                 job.id,
                 only_if_status=[PENDING],
                 status=PREPARING,
                 message="Preparing the job's workspace",
-                backend_state=json.dumps({"claimed_at": time.time()}),
+                backend_state=job.backend_state,
             )
         try:
             started = self.backend.start(spec, active)

@@ -127,7 +127,12 @@ CASES = [
         id="instance-type-needs-more-cpus-than-the-machine",
     ),
     pytest.param(
-        post(job(instance_type="gpu-1"), 400, "needs GPUs", "instance_type"),
+        post(
+            job(instance_type="gpu-1"),
+            400,
+            "needs 1 GPU; this machine offers jobs 0",
+            "instance_type",
+        ),
         id="instance-type-needs-a-gpu",
     ),
     # -- empty, too long, control characters ---------------------------------------------

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
@@ -102,6 +103,13 @@ class Backend(LoggingConfigurable):
     def capacity_problem(self, spec: JobSpec, active: list[Job]) -> str | None:
         """Why the job must wait for capacity now (shown as its message), or None."""
         return None
+
+    def reserve(self, spec: JobSpec, active: list[Job]) -> dict[str, Any]:
+        """Devices handed to the job as the service claims it (after ``capacity_problem``
+        found room, in the claim's transaction): recorded at once in its backend_state,
+        so no other server hands them out, and seen by ``start`` in
+        ``spec.job.backend_state``."""
+        return {}
 
     def start(self, spec: JobSpec, active: list[Job]) -> Started:
         raise NotImplementedError
