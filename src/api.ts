@@ -61,6 +61,8 @@ export interface IJob {
   parameters?: Record<string, unknown> | null;
   /** Notebook jobs: the executed notebook, relative to the Jupyter root (or absolute). */
   output_path?: string | null;
+  /** The GPU devices the job was given (local backend), e.g. `["0", "1"]`. */
+  gpus?: string[];
 }
 
 export interface IJobList {

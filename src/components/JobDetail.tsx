@@ -149,6 +149,9 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     ['Image', image ? image.display_name || image.name : job.image],
     ['Exit code', job.exit_code === null ? '-' : String(job.exit_code)]
   ];
+  if (job.gpus && job.gpus.length > 0) {
+    rows.push(['GPUs', job.gpus.join(', ')]);
+  }
   if (job.rerun_of) {
     rows.push([
       'Rerun of',
