@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,13 @@ import pytest
 from conftest import Api, server_config
 from server_process import ServerProcess, catalog
 
+from jupyterlab_jobs.backends.base import JobSpec, Started
 from jupyterlab_jobs.backends.gpus import parse_nvidia_smi_list
 from jupyterlab_jobs.backends.local import LocalBackend
+from jupyterlab_jobs.catalog import Catalog
+from jupyterlab_jobs.models import Job
+from jupyterlab_jobs.service import JobService
+from jupyterlab_jobs.store import Store
 
 NVIDIA_SMI_L = """\
 GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-2d6d0d35-6f1f-3b2a-b1c4-0f8e2f8d9a11)
@@ -238,3 +245,76 @@ def test_a_restarted_server_never_hands_out_a_busy_gpu(
     for name in "bcd":
         (project / f"release-{name}").touch()
     assert third.wait(waiting[1]["id"], FINAL)["status"] == "Succeeded"
+
+
+class StartsLate(LocalBackend):
+    """A server whose start of a claimed job is slow (a launch may take seconds)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.starting = threading.Event()
+        self.go_on = threading.Event()
+
+    def start(self, spec: JobSpec, active: list[Job]) -> Started:
+        self.starting.set()
+        assert self.go_on.wait(30)
+        return super().start(spec, active)
+
+
+def test_two_servers_claiming_at_once_never_give_out_one_device_twice(tmp_path: Path) -> None:
+    """Server A has claimed a job and is still starting it when server B claims the next:
+    B must not give out the device A is about to use."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    entries = gpu_catalog(tmp_path)
+    options: dict[str, Any] = {
+        "data_dir": str(data_dir),
+        "gpus": ["0", "1"],
+        "cpu_capacity": 8,
+        "use_launcher": False,
+        "grace_seconds": 1.0,
+    }
+    slow = StartsLate(**options)
+    servers = [
+        JobService(
+            store=Store(data_dir / "jobs.sqlite"),
+            catalog=Catalog.load(**entries),
+            backend=backend,
+            groups_for=lambda user: ["research"],
+        )
+        for backend in (slow, LocalBackend(**options))
+    ]
+    body = {"group": "research", "instance_type": "gpu-1", "image": "base", "command": GPU_JOB}
+    created: list[Job] = []
+    submitting = threading.Thread(
+        target=lambda: created.append(servers[0].create("alice", {**body, "name": "a"}))
+    )
+    submitting.start()
+    try:
+        assert slow.starting.wait(30), "server A claimed its job"
+        second = servers[1].create("alice", {**body, "name": "b"})
+    finally:
+        slow.go_on.set()
+        submitting.join(30)
+    first = created[0]
+    jobs = [servers[1].store.get(job.id) for job in (first, second)]
+    assert all(job is not None and job.status == "Running" for job in jobs), jobs
+    devices = [job.gpus for job in jobs if job is not None]
+    assert sorted(devices) == [["0"], ["1"]]
+    for job, given in zip((first, second), devices, strict=True):
+        log = slow.log_path(job)
+        end = time.monotonic() + 10
+        while not (log.exists() and log.read_text().endswith("\n")):
+            assert time.monotonic() < end, f"job {job.name} printed nothing"
+            time.sleep(0.05)
+        assert log.read_text() == f"cuda=[{given[0]}] nvidia=[{given[0]}]\n"
+    project = slow.group_dir("research")
+    for name in "ab":
+        (project / f"release-{name}").touch()
+    end = time.monotonic() + 15
+    while any(not (servers[1].store.get(job.id) or job).is_final for job in (first, second)):
+        assert time.monotonic() < end, "the jobs did not end"
+        servers[1].reconcile()
+        time.sleep(0.05)
+    for server in servers:
+        server.store.close()
