@@ -17,7 +17,7 @@ from jsonschema import Draft4Validator, FormatChecker
 
 from jupyterlab_jobs.handlers import BASE, OPENAPI, ROUTES, JobsHandler
 from jupyterlab_jobs.models import STATUSES, Job
-from jupyterlab_jobs.service import JobRequest
+from jupyterlab_jobs.validation import JobRequest
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
