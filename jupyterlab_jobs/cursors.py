@@ -17,6 +17,7 @@ the list itself does not.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -69,7 +70,10 @@ class CursorCodec:
         )
         if len(cursor) > MAX_CURSOR_LENGTH or not _ALPHABET.fullmatch(cursor):
             raise refused
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        except binascii.Error:  # a length no base64 text has
+            raise refused from None
         # Base64 ignores unused trailing bits: only the canonical text of a cursor counts.
         if len(raw) <= TAG_BYTES or _b64(raw) != cursor:
             raise refused
