@@ -174,7 +174,6 @@ def _create_breakdown(settings: Settings) -> dict[str, Any]:
     """
     from jupyterlab_jobs.backends.local import LocalBackend
     from jupyterlab_jobs.catalog import Catalog
-    from jupyterlab_jobs.cursors import load_cursor_key
     from jupyterlab_jobs.service import JobService
     from jupyterlab_jobs.store import Store
 
