@@ -463,11 +463,25 @@ async def test_non_finite_parameters_are_refused_and_the_list_stays_json(
 
     response = await api.raw("POST", "jobs", raw_json(text))
 
+    assert await _job_ids(api) == [], "the list must stay strict JSON (and empty)"
     assert response.code == 400, response.body
     error = _error(response)
     assert error["field"] == "parameters" and "parameters.rate" in error["message"], error
     assert jobs_app.store.count() == 0
-    assert await _job_ids(api) == []
+
+
+async def test_an_unknown_group_is_answered_like_a_group_you_are_not_in(api: Any) -> None:
+    """POST and GET alike: the same status, message and field for a group that exists
+    (`secret`, alice is not in it) and one that does not, so group names do not leak."""
+    answers = []
+    for group in ("secret", "no-such"):
+        for response in (
+            await api.raw("POST", "jobs", job(group=group)),
+            await api.raw("GET", "jobs", group=group),
+        ):
+            body = _error(response)
+            answers.append((response.code, body["message"].replace(group, "G"), body["field"]))
+    assert answers == [(403, "You are not a member of group 'G'", "group")] * 4
 
 
 async def test_a_stored_non_finite_parameter_is_listed_as_null(api: Any, jobs_app: Any) -> None:
