@@ -69,7 +69,8 @@ schema = schemathesis.openapi.from_path(OPENAPI)
 @settings(
     max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,
-    derandomize=True,
+    derandomize=True,  # the same cases every run: a failure is reproducible
+    database=None,  # and nothing written into the work tree
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
@@ -82,3 +83,14 @@ def test_no_server_error_and_every_response_as_documented(case: Any, server: Ser
         checks=CHECKS,
         timeout=30,
     )
+
+
+def test_after_the_fuzzing_the_server_is_well(server: ServerProcess) -> None:
+    """Runs after the cases above (same module, same server): it is up, logged no
+    unhandled error, and its list (with the jobs the cases created) is strict JSON."""
+    assert server.process is not None and server.process.poll() is None
+    log = server.log_path.read_text(errors="replace")
+    assert "Uncaught exception" not in log and "Traceback" not in log, server.log_tail()
+    page = server.call("GET", "jobs?limit=200")
+    strict = json.loads(json.dumps(page, allow_nan=False))
+    assert all(job["command"] == "true" for job in strict["jobs"]), strict["jobs"]
