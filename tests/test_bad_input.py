@@ -356,6 +356,8 @@ def _secret_job(jobs_app: Any) -> str:
                 instance_type="cpu-half",
                 image="base",
                 command="true",
+                # Final: a pending one would be started by the background dispatch.
+                status=SUCCEEDED,
             ),
             db,
         )
@@ -393,7 +395,8 @@ async def test_bad_request(api: Any, jobs_app: Any, case: Bad) -> None:
     assert len(error["message"]) <= 300 and len(error.get("field") or "") <= 64, summary
     assert jobs_app.store.count() == count, "a bad request stored a job"
     assert await _job_ids(api) == listed
-    assert _files(jobs_app) == files, "a bad request left files behind"
+    # (A subset: the finished job's own files may still be being cleaned up.)
+    assert _files(jobs_app) <= files, "a bad request left files behind"
 
 
 ODD_STRINGS = [
