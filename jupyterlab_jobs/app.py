@@ -13,6 +13,7 @@ from traitlets import Dict, Float, Int, List, Type, Unicode, default
 from .backends.base import Backend
 from .backends.local import LocalBackend
 from .catalog import Catalog
+from .cursors import load_cursor_key
 from .handlers import make_handlers
 from .identity import GroupsProvider, StaticGroupsProvider, default_user
 from .service import JobService
@@ -123,7 +124,8 @@ class JobsApp(ExtensionApp):
 
     max_body_bytes = Int(
         2 * 1024 * 1024,
-        help="Request bodies larger than this are refused with 413.",
+        help="Request bodies larger than this are refused with 413 (checked as the body "
+        "arrives, so a larger one is never held in memory).",
     ).tag(config=True)
 
     def initialize_settings(self) -> None:
@@ -152,6 +154,7 @@ class JobsApp(ExtensionApp):
             record_retention_seconds=self.record_retention_seconds,
             notebook_root=Path(self.serverapp.root_dir) if self.serverapp else None,
             snapshots_dir=data_dir / "notebooks",
+            cursor_key=load_cursor_key(data_dir),
             log=self.log,
         )
         self.tasks = BackgroundTasks(
