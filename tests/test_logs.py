@@ -9,6 +9,9 @@ import pytest
 
 from jupyterlab_jobs import logs
 
+# Processes, files and sockets: also run as an account whose uid differs from its gid.
+pytestmark = pytest.mark.unprivileged
+
 
 @pytest.mark.parametrize(
     ("text", "lines", "expected"),
