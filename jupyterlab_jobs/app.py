@@ -15,6 +15,7 @@ from .backends.local import LocalBackend
 from .catalog import Catalog
 from .handlers import make_handlers
 from .identity import GroupsProvider, StaticGroupsProvider, default_user
+from .logfollow import LogWatchers
 from .service import JobService
 from .store import Store
 from .tasks import BackgroundTasks
@@ -126,6 +127,13 @@ class JobsApp(ExtensionApp):
         help="Request bodies larger than this are refused with 413.",
     ).tag(config=True)
 
+    log_follow_max_seconds = Float(
+        3600.0,
+        min=0.1,
+        help="A followed log (logs?follow=1) ends after this many seconds even if the job "
+        "still runs; the client follows again from the offset it reached.",
+    ).tag(config=True)
+
     def initialize_settings(self) -> None:
         catalog = Catalog.load(
             groups=self.groups,
@@ -159,6 +167,7 @@ class JobsApp(ExtensionApp):
             retention_interval=self.retention_interval_seconds,
             log=self.log,
         )
+        self.log_watchers = LogWatchers(self.log)
         self.settings["jupyterlab_jobs"] = self
         self.log.info(
             "jupyterlab-jobs: %s, data in %s, %d groups",
@@ -181,4 +190,5 @@ class JobsApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         await self.tasks.stop()
+        await self.log_watchers.stop()
         self.store.close()
