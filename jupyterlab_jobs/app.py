@@ -13,6 +13,7 @@ from traitlets import Dict, Float, Int, List, Type, Unicode, default
 from .backends.base import Backend
 from .backends.local import LocalBackend
 from .catalog import Catalog
+from .datadir_owner import check_data_dir_owner
 from .handlers import make_handlers
 from .identity import GroupsProvider, StaticGroupsProvider, default_user
 from .logfollow import LogWatchers
@@ -144,6 +145,8 @@ class JobsApp(ExtensionApp):
         )
         data_dir = Path(self.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if issubclass(self.backend_class, LocalBackend):  # jobs run as this OS user
+            check_data_dir_owner(data_dir)
         self.store = Store(data_dir / "jobs.sqlite")
         self.backend = self.backend_class(parent=self, data_dir=str(data_dir))
         provider = self.groups_provider_class(parent=self)
