@@ -66,11 +66,11 @@ class LogWatcher:
         return self._size(), with_status and self.is_job_over()
 
     async def run(self) -> None:
-        size = await asyncio.to_thread(self._size)
+        # The first check includes the job's status: following a job that already ended
+        # ends at once.
+        size: int | None = None
         checks = 0
-        while not self.job_over:
-            await asyncio.sleep(CHECK_INTERVAL_SECONDS)
-            checks += 1
+        while True:
             try:
                 new_size, self.job_over = await asyncio.to_thread(
                     self._check, checks % STATUS_EVERY == 0
@@ -78,11 +78,15 @@ class LogWatcher:
             except Exception:
                 # Followers fall back to their lifetime; the next check may succeed.
                 self.log.exception("Checking the followed log %s failed", self.path)
-                continue
-            if new_size != size or self.job_over:
-                size = new_size
-                for follower in self.followers:
-                    follower.wake()
+            else:
+                if new_size != size or self.job_over:
+                    size = new_size
+                    for follower in self.followers:
+                        follower.wake()
+                if self.job_over:
+                    return
+            checks += 1
+            await asyncio.sleep(CHECK_INTERVAL_SECONDS)
 
 
 class LogWatchers:

@@ -80,6 +80,13 @@ async def test_headers_come_at_once_then_new_output_then_the_end(
     finally:
         stream.close()
     assert (await api.call("GET", f"jobs/{job['id']}"))["status"] == "Succeeded"
+    # Following a job that already ended sends its whole log and ends at once.
+    again = await FollowStream.open(jp_serverapp, job["id"], timeout=5)
+    try:
+        assert again.headers["x-job-status"] == "Succeeded"
+        assert await again.read_to_end(timeout=2) == b"out\n"
+    finally:
+        again.close()
 
 
 async def test_followers_that_leave_stop_their_watcher(
