@@ -23,10 +23,10 @@ if [ "$(id -u)" -eq 0 ]; then
     if ! getent passwd "$account" >/dev/null; then
         useradd -M -N -g "$account_gid" -s /usr/sbin/nologin "$account"
     fi
-    # The interpreter and its prefixes (e.g. pyenv's, under root's home with mode 700)
-    # and this repository must be reachable by the account.
+    # The interpreter and its prefixes (e.g. pyenv's, under root's home with mode 700),
+    # this repository and the base temporary directory must be reachable by the account.
     mapfile -t prefixes < <("$python" -c 'import sys; print(sys.prefix); print(sys.base_prefix)')
-    for target in "$(readlink -f "$python")" "${prefixes[@]}" "$PWD"; do
+    for target in "$(readlink -f "$python")" "${prefixes[@]}" "$PWD" "$base"; do
         directory=$(dirname "$target")
         while [ "$directory" != / ]; do
             if [ -z "$(find "$directory" -maxdepth 0 -perm -o=x)" ]; then
