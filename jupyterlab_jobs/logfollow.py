@@ -17,8 +17,8 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-CHECK_INTERVAL_SECONDS = 0.1
-STATUS_EVERY = 5  # checks: whether the job is over is seen within half a second
+CHECK_INTERVAL_SECONDS = 0.05
+STATUS_EVERY = 10  # checks: whether the job is over is seen within half a second
 
 Key = tuple[str, str]  # (user, job id): the job's state is read with the follower's rights
 
