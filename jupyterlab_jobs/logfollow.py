@@ -72,13 +72,12 @@ class LogWatcher:
         checks = 0
         while True:
             try:
-                new_size, self.job_over = await asyncio.to_thread(
-                    self._check, checks % STATUS_EVERY == 0
-                )
+                new_size, over = await asyncio.to_thread(self._check, checks % STATUS_EVERY == 0)
             except Exception:
                 # Followers fall back to their lifetime; the next check may succeed.
                 self.log.exception("Checking the followed log %s failed", self.path)
             else:
+                self.job_over = self.job_over or over
                 if new_size != size or self.job_over:
                     size = new_size
                     for follower in self.followers:

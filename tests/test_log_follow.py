@@ -4,6 +4,7 @@ cap, and no work left behind by followers that went away (one watcher per follow
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import time
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 from conftest import server_config
 from server_process import ServerProcess
+
+from jupyterlab_jobs.logfollow import LogWatchers
 
 pytestmark = pytest.mark.unprivileged
 
@@ -180,3 +183,29 @@ def test_200_followers_leave_and_the_server_is_idle_again(tmp_path: Path) -> Non
         print(f"server CPU: {following:.1%} with 200 followers, {after:.1%} after they left")
     finally:
         server.stop()
+
+
+async def test_one_watcher_wakes_every_follower_when_the_log_grows(tmp_path: Path) -> None:
+    path = tmp_path / "output.log"
+    path.write_bytes(b"")
+    watchers = LogWatchers(logging.getLogger("test"))
+    key = ("alice", "job")
+    with (
+        watchers.follow(key, path, lambda: False) as first,
+        watchers.follow(key, path, lambda: False) as second,
+    ):
+        assert watchers.watching == 1
+        for follower in (first, second):
+            await follower.wait(5)  # the first check
+        started = time.monotonic()
+        await first.wait(0.3)
+        assert time.monotonic() - started >= 0.25, "woken although the log did not grow"
+        with path.open("ab") as log:
+            log.write(b"more\n")
+        started = time.monotonic()
+        for follower in (first, second):
+            await follower.wait(5)
+        assert time.monotonic() - started < 1
+        await watchers.stop()  # the server stops: its followers end
+        assert first.job_over and second.job_over
+    assert watchers.watching == 0
