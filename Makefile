@@ -26,6 +26,8 @@ help:
 	@echo "make run    start JupyterLab with jupyterlab-jobs (examples/jupyter_server_config.py)"
 	@echo "make test   lint, then the jest, pytest (also as an unprivileged account) and"
 	@echo "            browser test suites"
+	@echo "make pytest-unprivileged"
+	@echo "            the tests marked unprivileged, as an account whose uid != gid"
 	@echo "make venv   create .venv/ with the package installed in editable mode"
 	@echo "make build  rebuild the frontend into jupyterlab_jobs/labextension"
 	@echo "make lint   ruff, mypy, eslint and prettier"
