@@ -14,8 +14,10 @@ from .backends.base import Backend
 from .backends.local import LocalBackend
 from .catalog import Catalog
 from .cursors import load_cursor_key
+from .datadir_owner import check_data_dir_owner
 from .handlers import make_handlers
 from .identity import GroupsProvider, StaticGroupsProvider, default_user
+from .logfollow import LogWatchers
 from .service import JobService
 from .store import Store
 from .tasks import BackgroundTasks
@@ -128,6 +130,13 @@ class JobsApp(ExtensionApp):
         "arrives, so a larger one is never held in memory).",
     ).tag(config=True)
 
+    log_follow_max_seconds = Float(
+        3600.0,
+        min=0.1,
+        help="A followed log (logs?follow=1) ends after this many seconds even if the job "
+        "still runs; the client follows again from the offset it reached.",
+    ).tag(config=True)
+
     def initialize_settings(self) -> None:
         catalog = Catalog.load(
             groups=self.groups,
@@ -138,6 +147,8 @@ class JobsApp(ExtensionApp):
         )
         data_dir = Path(self.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if issubclass(self.backend_class, LocalBackend):  # jobs run as this OS user
+            check_data_dir_owner(data_dir)
         self.store = Store(data_dir / "jobs.sqlite")
         self.backend = self.backend_class(parent=self, data_dir=str(data_dir))
         self.backend.check_catalog(catalog)
@@ -163,6 +174,7 @@ class JobsApp(ExtensionApp):
             retention_interval=self.retention_interval_seconds,
             log=self.log,
         )
+        self.log_watchers = LogWatchers(self.log)
         self.settings["jupyterlab_jobs"] = self
         self.log.info(
             "jupyterlab-jobs: %s, data in %s, %d groups",
@@ -185,4 +197,5 @@ class JobsApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         await self.tasks.stop()
+        await self.log_watchers.stop()
         self.store.close()

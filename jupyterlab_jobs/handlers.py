@@ -15,6 +15,7 @@ from tornado.iostream import StreamClosedError
 
 from . import logs
 from .errors import InvalidInput, JobsError
+from .logfollow import Follower
 from .models import Job, dumps
 from .service import JobService
 from .validation import parse_body
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 BASE = "/jupyterlab-jobs"
 OPENAPI = Path(__file__).with_name("openapi.json")
-FOLLOW_INTERVAL_SECONDS = 0.1
 AUTH_RESOURCE = "jobs"
 TEXT = "text/plain; charset=utf-8"
 # The most lines `tail` may ask for (the UI's largest "Log lines kept on the page").
@@ -233,6 +233,9 @@ class RerunHandler(JobsHandler):
 class LogsHandler(JobsHandler):
     """The job's output as text: a byte range, the last lines, or a live stream."""
 
+    _client_gone = False
+    _follower: Follower | None = None
+
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
@@ -240,21 +243,30 @@ class LogsHandler(JobsHandler):
         tail = self.query_int("tail", None)
         follow = self.query_bool("follow")
         job, path = await self.call(self.service.log_file, self.user, job_id)
-        size = await asyncio.to_thread(logs.log_size, path)
+        size = await self.call(logs.log_size, path)
         position = min(offset, size)
         if tail is not None:
-            position = await asyncio.to_thread(logs.tail_offset, path, tail, size)
+            position = await self.call(logs.tail_offset, path, tail, size)
         self.set_header("Content-Type", TEXT)
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Log-Offset", str(size))
         self.set_header("X-Job-Status", job.status)
         try:
+            await self.flush()  # the headers at once, even before the first byte of output
             position = await self._send(path, position, size)
             if follow:
                 await self._follow(job_id, path, position)
         except StreamClosedError:
             return
+        except logs.LogNotAFile:
+            pass  # replaced while streaming: end the response, never serve the target
         self.finish(set_content_type=TEXT)
+
+    def on_connection_close(self) -> None:
+        self._client_gone = True
+        if self._follower is not None:
+            self._follower.wake()
+        super().on_connection_close()
 
     async def _send(self, path: Path, position: int, end: int | None) -> int:
         """Write the bytes from ``position`` (to ``end``) chunk by chunk; the new position."""
@@ -267,18 +279,32 @@ class LogsHandler(JobsHandler):
             await self.flush()
 
     async def _follow(self, job_id: str, path: Path, position: int) -> None:
-        while True:
-            try:
-                job = await asyncio.to_thread(self.service.get, self.user, job_id)
-            except JobsError:
-                return
-            final = job.is_final or not job.logs_available
-            before = position
-            position = await self._send(path, position, None)
-            if final and position == before:
-                return
-            if position == before:
-                await asyncio.sleep(FOLLOW_INTERVAL_SECONDS)
+        """Send new output as it is written until the job ends, the client leaves or the
+        stream's lifetime (``log_follow_max_seconds``) is up; woken by the log's watcher."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.app.log_follow_max_seconds
+        service, user = self.service, self.user
+        with self.app.log_watchers.follow(
+            (user, job_id), path, lambda: self._job_over(service, user, job_id)
+        ) as follower:
+            self._follower = follower
+            while not self._client_gone and loop.time() < end:
+                over = follower.job_over
+                before = position
+                position = await self._send(path, position, None)
+                if over and position == before:
+                    return
+                if position == before:
+                    await follower.wait(end - loop.time())
+
+    @staticmethod
+    def _job_over(service: JobService, user: str, job_id: str) -> bool:
+        """The job is final or its logs are gone (or the user lost access): nothing more."""
+        try:
+            job = service.get(user, job_id)
+        except JobsError:
+            return True
+        return job.is_final or not job.logs_available
 
 
 class OpenAPIHandler(JobsHandler):

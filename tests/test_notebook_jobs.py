@@ -9,6 +9,9 @@ from typing import Any
 import nbformat
 import pytest
 
+# Processes, files and sockets: also run as an account whose uid differs from its gid.
+pytestmark = pytest.mark.unprivileged
+
 
 @pytest.fixture
 def jobs_settings(jp_root_dir: Path) -> dict[str, Any]:

@@ -31,7 +31,7 @@ EXPECTED_CODES = {
     ("get", "/jupyterlab-jobs/jobs/{job_id}"): {"200", "403", "404"},
     ("post", "/jupyterlab-jobs/jobs/{job_id}/cancel"): {"200", "403", "404", "409"},
     ("post", "/jupyterlab-jobs/jobs/{job_id}/rerun"): {"201", "400", "403", "404"},
-    ("get", "/jupyterlab-jobs/jobs/{job_id}/logs"): {"200", "400", "403", "404", "410"},
+    ("get", "/jupyterlab-jobs/jobs/{job_id}/logs"): {"200", "400", "403", "404", "409", "410"},
     ("get", "/jupyterlab-jobs/openapi.json"): {"200", "403"},
 }
 
