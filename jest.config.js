@@ -29,6 +29,11 @@ module.exports = {
   reporters: ['default'],
   testRegex: 'src/.*/.*.spec.ts[x]?$',
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`],
+  // Markdown is bundled as its text (src/docs.ts shows the README's configuration).
+  transform: {
+    ...baseConfig.transform,
+    '\\.md$': '@jupyterlab/testing/lib/jest-raw-loader.js'
+  },
   // The venv and the built labextension hold package.json files of their own.
   modulePathIgnorePatterns: [
     '<rootDir>/.venv',

@@ -17,6 +17,7 @@ import {
   INotebookTracker,
   NotebookPanel
 } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import {
   ITranslator,
@@ -24,9 +25,11 @@ import {
   TranslationBundle
 } from '@jupyterlab/translation';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
+import { Widget } from '@lumino/widgets';
 
 import { errorMessage, IJob, JobsAPI } from './api';
 import { statusLabel } from './components/StatusBadge';
+import { configurationDocs } from './docs';
 import { TRANSLATION_DOMAIN } from './i18n';
 import { jobsIcon } from './icons';
 import { JobsModel } from './model';
@@ -43,6 +46,7 @@ export namespace CommandIDs {
   export const refresh = 'jobs:refresh';
   export const submitNotebook = 'jobs:submit-notebook';
   export const submitFile = 'jobs:submit-notebook-file';
+  export const configurationDocs = 'jobs:configuration-docs';
 }
 
 interface ISettings {
@@ -102,7 +106,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     INotebookTracker,
     IDefaultFileBrowser,
     IDocumentManager,
-    ITranslator
+    ITranslator,
+    IRenderMimeRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -113,7 +118,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     notebooks: INotebookTracker | null,
     fileBrowser: IDefaultFileBrowser | null,
     docManager: IDocumentManager | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    rendermime: IRenderMimeRegistry | null
   ): void => {
     const { commands } = app;
     translator = translator ?? nullTranslator;
@@ -132,7 +138,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void commands.execute('docmanager:open', { path });
       }
     };
-    const panel = new JobsPanel({ model, api, openPath, translator });
+    const openConfigurationDocs = () =>
+      void commands.execute(CommandIDs.configurationDocs);
+    const panel = new JobsPanel({
+      model,
+      api,
+      openPath,
+      openConfigurationDocs,
+      translator
+    });
     app.shell.add(panel, 'left', { rank: 600 });
     if (restorer) {
       restorer.add(panel, 'jupyterlab-jobs');
@@ -210,6 +224,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (id) {
           showJob(id);
         }
+      }
+    });
+    let docs: Widget | null = null;
+    commands.addCommand(CommandIDs.configurationDocs, {
+      label: trans.__('Jobs Configuration Help'),
+      caption: trans.__(
+        'How an administrator configures groups, instance types and images'
+      ),
+      execute: async () => {
+        if (!docs || docs.isDisposed) {
+          docs = await configurationDocs(rendermime, trans);
+          app.shell.add(docs, 'main');
+        }
+        app.shell.activateById(docs.id);
       }
     });
     commands.addCommand(CommandIDs.refresh, {
@@ -339,7 +367,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.open,
         CommandIDs.create,
         CommandIDs.refresh,
-        CommandIDs.submitNotebook
+        CommandIDs.submitNotebook,
+        CommandIDs.configurationDocs
       ]) {
         palette.addItem({ command, category, args: { isPalette: true } });
       }

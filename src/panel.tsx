@@ -16,13 +16,6 @@ import { JobsModel } from './model';
 import { submitNotebookAsJob } from './notebook';
 import { formatParameters } from './parameters';
 
-/**
- * Where an administrator reads how to configure groups, instance types and images
- * (the README's Configuration section), linked from the default setup's notice.
- */
-export const CONFIGURATION_DOCS_URL =
-  'https://github.com/jupyterlab-jobs/jupyterlab-jobs#configuration';
-
 export type JobsView =
   | { kind: 'list' }
   | { kind: 'create'; initial?: Partial<IJobRequest> }
@@ -34,6 +27,8 @@ export namespace JobsPanel {
     api: JobsAPI;
     /** Open a file of the Jupyter root directory (an output notebook). */
     openPath: (path: string) => void;
+    /** Show how to configure groups, instance types and images (the README's). */
+    openConfigurationDocs: () => void;
     translator: ITranslator;
   }
 }
@@ -48,6 +43,7 @@ export class JobsPanel extends ReactWidget {
     this.model = options.model;
     this.api = options.api;
     this._openPath = options.openPath;
+    this.openConfigurationDocs = options.openConfigurationDocs;
     this.trans = options.translator.load(TRANSLATION_DOMAIN);
     this.id = 'jupyterlab-jobs-panel';
     this.addClass('jp-Jobs-panel');
@@ -58,6 +54,7 @@ export class JobsPanel extends ReactWidget {
   readonly model: JobsModel;
   readonly api: JobsAPI;
   readonly trans: TranslationBundle;
+  readonly openConfigurationDocs: () => void;
 
   /** The default group of the Create Job form (a setting). */
   defaultGroup = '';
@@ -344,13 +341,12 @@ function PanelContent(props: { panel: JobsPanel }): JSX.Element {
           {trans.__(
             'Default setup: your own group, this machine, this Python environment.'
           )}{' '}
-          <a
-            href={CONFIGURATION_DOCS_URL}
-            target="_blank"
-            rel="noopener noreferrer"
+          <button
+            className="jp-Jobs-link jp-Jobs-configurationDocs"
+            onClick={() => panel.openConfigurationDocs()}
           >
-            {trans.__('Configure groups, instance types and images')}
-          </a>
+            {trans.__('How to configure groups, instance types and images')}
+          </button>
         </div>
       )}
       {content}

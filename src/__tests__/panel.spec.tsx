@@ -171,6 +171,7 @@ async function settle(panel: JobsPanel, until: () => boolean): Promise<void> {
 describe('JobsPanel with a test translation', () => {
   let panel: JobsPanel;
   let model: JobsModel;
+  let docsOpened = 0;
 
   beforeEach(async () => {
     model = new JobsModel({
@@ -182,6 +183,7 @@ describe('JobsPanel with a test translation', () => {
       model,
       api: {} as JobsAPI,
       openPath: () => undefined,
+      openConfigurationDocs: () => (docsOpened += 1),
       translator: markingTranslator()
     });
     Widget.attach(panel, document.body);
@@ -214,9 +216,9 @@ describe('JobsPanel with a test translation', () => {
     );
     const notice = panel.node.querySelector('.jp-Jobs-defaultSetup');
     expect(notice?.textContent).toMatch(/^⟪Default setup: .*⟫ ⟪.*⟫$/);
-    expect(notice?.querySelector('a')?.getAttribute('href')).toMatch(
-      /#configuration$/
-    );
+    const link = notice?.querySelector('button') as HTMLButtonElement;
+    link.click();
+    expect(docsOpened).toBe(1);
   });
 
   it('renders the Create Job form in the translation', async () => {

@@ -62,6 +62,8 @@ const ALLOWED: Record<string, string> = {
   'Run, watch, cancel and rerun batch jobs for your groups.': 'plugin metadata',
   // The widget factory name given to docRegistry.addWidgetExtension().
   Notebook: 'a document widget name',
+  // The README heading whose section docs.ts shows (the README is not translated).
+  Configuration: 'a README heading',
   // A shell command as the example in the Command field (code, not words).
   'cd %\npython -u train.py': 'example code'
 };
