@@ -69,10 +69,15 @@ function notifyFinished(
   show: () => void,
   trans: TranslationBundle
 ): void {
-  const status = statusLabel(job.status, trans);
-  const message = job.message
-    ? trans.__('Job "%1": %2: %3', job.name, status, job.message)
-    : trans.__('Job "%1": %2', job.name, status);
+  const ended: Record<string, string> = {
+    Succeeded: trans.__('Job "%1" succeeded', job.name),
+    Failed: trans.__('Job "%1" failed', job.name),
+    Cancelled: trans.__('Job "%1" cancelled', job.name)
+  };
+  const head =
+    ended[job.status] ??
+    trans.__('Job "%1": %2', job.name, statusLabel(job.status, trans));
+  const message = job.message ? trans.__('%1: %2', head, job.message) : head;
   const type =
     job.status === 'Succeeded'
       ? 'success'
