@@ -12,6 +12,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ts from 'typescript';
 
+import { TRANSLATION_DOMAIN } from '../i18n';
+
 const SRC = path.resolve(__dirname, '..');
 
 /** Props and object keys whose value a user reads. */
@@ -257,6 +259,15 @@ describe('translations', () => {
         v => `${v.file}:${v.line} ${v.why}: ${JSON.stringify(v.text)}`
       )
     ).toEqual([]);
+  });
+
+  it('the settings schema is translated in the same domain', () => {
+    const schema = JSON.parse(
+      fs.readFileSync(path.join(SRC, '..', 'schema', 'plugin.json'), 'utf-8')
+    );
+    expect(schema['jupyter.lab.internationalization'].domain).toBe(
+      TRANSLATION_DOMAIN
+    );
   });
 
   it('the allow-list has no stale entries', () => {
