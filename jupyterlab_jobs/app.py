@@ -146,13 +146,13 @@ class JobsApp(ExtensionApp):
             datasets=self.datasets,
             catalog_file=self.catalog_file,
         )
+        is_local = issubclass(self.backend_class, LocalBackend)  # jobs run as this OS user
         # Jobs of the default run in this machine's environment: only a local backend can.
-        is_local = issubclass(self.backend_class, LocalBackend)
         if catalog.is_empty and not self.catalog_file and is_local:
             catalog = default_catalog(self.standalone_user)
         data_dir = Path(self.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if issubclass(self.backend_class, LocalBackend):  # jobs run as this OS user
+        if is_local:
             check_data_dir_owner(data_dir)
         self.store = Store(data_dir / "jobs.sqlite")
         self.backend = self.backend_class(parent=self, data_dir=str(data_dir))
