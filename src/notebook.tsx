@@ -11,6 +11,7 @@ import {
   FieldError,
   serverErrors
 } from './components/CreateJobForm';
+import { slot, withNodes } from './components/translated';
 import { JobsModel } from './model';
 import { parametersOfNotebook, parseParameters } from './parameters';
 import { FieldErrors, validateJobRequest } from './validation';
@@ -96,9 +97,12 @@ class NotebookJobBody
     return (
       <div className="jp-Jobs-form jp-Jobs-notebookForm">
         <div className="jp-Jobs-hint">
-          {trans.__(
-            "Runs a snapshot of %1 taken now; later edits do not change this run. The executed notebook is saved in the group's directory.",
-            this._path
+          {withNodes(
+            trans.__(
+              "Runs a snapshot of %1 taken now; later edits do not change this run. The executed notebook is saved in the group's directory.",
+              slot(0)
+            ),
+            <code>{this._path}</code>
           )}
         </div>
         <ChoiceFields
@@ -134,10 +138,17 @@ class NotebookJobBody
             onChange={e => set({ parameters: e.currentTarget.value })}
           />
           <div className="jp-Jobs-hint">
-            {trans.__(
-              'One %1 per line. Values that are JSON (%2) are passed as such, anything else as a string.',
-              'name = value',
-              '3, true, "text", [1, 2]'
+            {withNodes(
+              trans.__(
+                'One %1 per line. Values that are JSON (%2) are passed as such, anything else as a string.',
+                slot(0),
+                slot(1)
+              ),
+              <code>name = value</code>,
+              <>
+                <code>3</code>, <code>true</code>, <code>"text"</code>,{' '}
+                <code>[1, 2]</code>
+              </>
             )}{' '}
             {this._prefill === 'job'
               ? trans.__('Prefilled from the job you cloned.')

@@ -139,6 +139,9 @@ function untranslated(root: HTMLElement): string[] {
   };
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement?.closest('code')) {
+      continue; // code (a path, a command), not words
+    }
     // A translation with a placeholder may be split over several text nodes.
     const parent = node.parentElement;
     check(
@@ -229,6 +232,10 @@ describe('JobsPanel with a test translation', () => {
     expect(
       form.querySelector('#jp-Jobs-create-name')?.getAttribute('placeholder')
     ).toBe('⟪e.g. train model⟫');
+    // The group's directory, in <code>, inside the translated hint.
+    expect(form.querySelector('.jp-Jobs-hint code')?.textContent).toBe(
+      'alice/'
+    );
     expect(untranslated(form)).toEqual([]);
   });
 

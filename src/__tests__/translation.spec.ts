@@ -3,7 +3,7 @@
  * Every user-facing string of the frontend goes through the translator (`trans.__`,
  * `trans._n`, `trans._p`) with a literal message, so that a language pack can find and
  * translate it. This reads the sources with the TypeScript parser and fails on:
- * - JSX text with letters (it must be `{trans.__('...')}`),
+ * - JSX text with letters (it must be `{trans.__('...')}`), except code in `<code>`,
  * - a literal in a user-facing JSX attribute or object property (title, label, ...),
  * - any other literal that reads like words ("Two words", "Capitalised"),
  * - a translator call whose message is not a literal (it could not be extracted).
@@ -168,6 +168,15 @@ function isComparedValue(node: ts.Node): boolean {
   );
 }
 
+/** JSX text in a `<code>` element: code (a path, a command), not words. */
+function isInsideCode(node: ts.JsxText): boolean {
+  const element = node.parent;
+  return (
+    ts.isJsxElement(element) &&
+    element.openingElement.tagName.getText() === 'code'
+  );
+}
+
 function insideTranslatorOrConsole(node: ts.Node): boolean {
   for (let current = node.parent; current; current = current.parent) {
     if (isTranslatorCall(current) || isConsoleCall(current)) {
@@ -215,7 +224,11 @@ export function findUntranslated(file: string, text: string): IViolation[] {
         }
       }
     }
-    if (ts.isJsxText(node) && /[A-Za-z]/.test(node.text)) {
+    if (
+      ts.isJsxText(node) &&
+      /[A-Za-z]/.test(node.text) &&
+      !isInsideCode(node)
+    ) {
       report(node, node.text.trim(), 'JSX text');
     }
     const literal = literalText(node);
@@ -300,6 +313,7 @@ describe('translations', () => {
 
   it.each([
     "const a = <p>{trans.__('Hello there')}</p>;",
+    'const a = <code>python -u</code>;',
     'const a = <b className="jp-Jobs-a jp-Jobs-b" title={trans.__(\'Stop\')} />;',
     "const a = trans._n('One line', '%1 lines', n);",
     "if (job.status === 'Succeeded') { f(); }",

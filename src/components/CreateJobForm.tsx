@@ -16,6 +16,7 @@ import {
   JobsAPIError
 } from '../api';
 import { FieldErrors, trimRequest, validateJobRequest } from '../validation';
+import { slot, withNodes } from './translated';
 
 /** `1 CPU · 2Gi · no GPU` */
 export function describeInstanceType(
@@ -357,11 +358,16 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           }}
         />
         <div className="jp-Jobs-hint">
-          {trans.__(
-            "Runs with bash in a fresh, temporary working directory. Read inputs from and write lasting outputs to %1 (the group's directory); datasets are in %2. Use %3 to see output in the log at once.",
-            `${choices.group || '<group>'}/`,
-            'datasets/',
-            'python -u'
+          {withNodes(
+            trans.__(
+              "Runs with bash in a fresh, temporary working directory. Read inputs from and write lasting outputs to %1 (the group's directory); datasets are in %2. Use %3 to see output in the log at once.",
+              slot(0),
+              slot(1),
+              slot(2)
+            ),
+            <code>{choices.group || '<group>'}/</code>,
+            <code>datasets/</code>,
+            <code>python -u</code>
           )}
         </div>
         <FieldError field="command" error={errors.command} />

@@ -24,6 +24,7 @@ import {
 import { JobsModel } from '../model';
 import { useNow, useSignal, useSize } from './hooks';
 import { StatusBadge, statusLabel } from './StatusBadge';
+import { slot, withNodes } from './translated';
 
 export interface IJobListProps {
   model: JobsModel;
@@ -284,14 +285,23 @@ export function JobList(props: IJobListProps): JSX.Element {
                     {trans.__('No jobs yet')}
                   </p>
                   <p>
-                    {trans.__(
-                      'A job runs a command or a notebook in the background for one of your groups, even after you close JupyterLab. Click "Create Job" to run a command, or use "Submit notebook as job" on a notebook\'s toolbar.'
+                    {withNodes(
+                      trans.__(
+                        "A job runs a command or a notebook in the background for one of your groups, even after you close JupyterLab. Click %1 to run a command, or use %2 on a notebook's toolbar.",
+                        slot(0),
+                        slot(1)
+                      ),
+                      <strong>{trans.__('Create Job')}</strong>,
+                      <strong>{trans.__('Submit notebook as job')}</strong>
                     )}
                   </p>
                   <p>
-                    {trans.__(
-                      "Outputs written to the group's directory (%1 in the job's working directory) are kept; the rest of the working directory is removed when the job ends.",
-                      '<group>/'
+                    {withNodes(
+                      trans.__(
+                        "Outputs written to the group's directory (%1 in the job's working directory) are kept; the rest of the working directory is removed when the job ends.",
+                        slot(0)
+                      ),
+                      <code>&lt;group&gt;/</code>
                     )}
                   </p>
                 </>
