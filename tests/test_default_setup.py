@@ -87,3 +87,25 @@ class TestACatalogFileAlone:
         options = await api.call("GET", "options")
         assert options["default_setup"] is False
         assert [g["name"] for g in options["groups"]] == ["team"]
+
+
+@pytest.mark.parametrize(
+    ("backend_class", "default_setup"),
+    [
+        ("jupyterlab_jobs.backends.local.LocalBackend", True),
+        # Its jobs run in container images: this machine's environment is not one.
+        ("jupyterlab_jobs.backends.kubernetes.KubernetesBackend", False),
+    ],
+)
+def test_the_default_is_offered_with_the_local_backend_only(
+    tmp_path: Path, backend_class: str, default_setup: bool
+) -> None:
+    from jupyterlab_jobs.app import JobsApp
+
+    app = JobsApp(data_dir=str(tmp_path / "data"), backend_class=backend_class)
+    app.initialize_settings()
+    try:
+        assert app.service.options(app.standalone_user)["default_setup"] is default_setup
+        assert app.service.catalog.is_empty is not default_setup
+    finally:
+        app.store.close()
