@@ -434,5 +434,11 @@ class LocalBackend(Backend):
     # -- change notifications ----------------------------------------------------------
     async def watch(self, on_change: Callable[[str], None]) -> None:
         """Receive the supervisors' datagrams in ``notify_dir``."""
-        self._receiver = Receiver(self._private_notify_dir(), on_change)
+        try:
+            directory = self._private_notify_dir()
+        except BackendError as error:  # jobs fail to start, saying the same
+            self.log.error("jupyterlab-jobs hears of no job's end: %s", error)
+            await super().watch(on_change)
+            return
+        self._receiver = Receiver(directory, on_change)
         await self._receiver.run()
