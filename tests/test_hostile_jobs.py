@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -134,10 +135,10 @@ def test_a_forged_state_file_signals_nothing(
     forged = str(bystander.pid) if job_pid == "bystander" else job_pid
     sleep = marker()
     state = f'{{"supervisor_pid": 1, "supervisor_start": "forged", "job_pid": {forged}}}'
-    # Forged while the supervisor runs (the server reconciles every 0.5 s), then the
-    # supervisor is killed: the server must clean up by what it recorded, not the file.
+    # Forged once the supervisor wrote its own, while it runs (the server reconciles every
+    # 0.5 s), then the supervisor is killed: the server must clean up by what it recorded.
     job = hostile.submit(
-        f"echo '{state}' > \"${{TERMINATION_MESSAGE_PATH%/*}}/state.json\"; "
+        f"sleep 0.5; echo '{state}' > \"${{TERMINATION_MESSAGE_PATH%/*}}/state.json\"; "
         f"sleep 1.5; kill -9 $PPID; sleep {sleep}"
     )
     done = hostile.wait(job["id"])
@@ -192,6 +193,21 @@ def test_cancel_works_while_the_job_stops_its_supervisor(hostile: Hostile) -> No
     assert (done["status"], done["message"]) == ("Cancelled", "Cancelled by alice")
     assert time.monotonic() - started < 8
     assert not alive(supervisor)
+    hostile.assert_harmless(done, sleep)
+
+
+def test_a_job_that_stops_its_supervisor_first_thing_is_known_and_cancelled(
+    hostile: Hostile,
+) -> None:
+    """The job runs only once the server has its record: the start never hangs."""
+    sleep = marker()
+    started = time.monotonic()
+    job = hostile.submit(f"kill -STOP $PPID; sleep {sleep}")
+    assert time.monotonic() - started < 5
+    assert job["status"] == "Running"
+    hostile.server.call("POST", f"jobs/{job['id']}/cancel")
+    done = hostile.wait(job["id"])
+    assert (done["status"], done["message"]) == ("Cancelled", "Cancelled by alice")
     hostile.assert_harmless(done, sleep)
 
 
@@ -250,7 +266,7 @@ def test_an_escaped_process_dies_with_a_killed_supervisor(hostile: Hostile) -> N
 
 
 async def test_a_recorded_pid_now_of_another_process_is_not_signalled(
-    api: Any, jobs_app: Any, bystander_factory: Any
+    api: Any, jobs_app: Any, bystander_factory: Any, request: pytest.FixtureRequest
 ) -> None:
     """After a machine restart (or a wrap-around) the recorded pids may be another's."""
     sleep = marker()
@@ -259,6 +275,10 @@ async def test_a_recorded_pid_now_of_another_process_is_not_signalled(
     other = bystander_factory()  # started after the job, leads its own session
     store = jobs_app.service.store
     state = json.loads(store.get(job["id"]).backend_state)
+    # As after a restart, the real supervisor does nothing any more (the server no longer
+    # knows it: it must neither wake nor kill it).
+    os.kill(state["supervisor_pid"], signal.SIGSTOP)
+    request.addfinalizer(lambda: os.kill(state["supervisor_pid"], signal.SIGKILL))
     reused = {"supervisor_pid": other.pid, "supervisor_start": "1", "job_pid": other.pid}
     store.update(job["id"], backend_state=json.dumps({**state, **reused, "job_start": "1"}))
     # Older versions read the state file: make it say the same.

@@ -125,6 +125,8 @@ class LocalBackend(Backend):
         self._receiver: Receiver | None = None
         # When this server asked each job to cancel (it enforces the cancel after a while).
         self._cancel_asked: dict[str, float] = {}
+        # Records of jobs started here, until the store has them (a job may end first).
+        self._starting: dict[str, JobRecord] = {}
         # Jobs started by a new Python rather than the launcher (the slow path).
         self.direct_starts = 0
 
@@ -267,6 +269,7 @@ class LocalBackend(Backend):
             record = JobRecord.parse(state)
         except (ValueError, TypeError, AttributeError) as error:
             raise BackendError(f"Could not start the job: a garbled answer ({error})") from None
+        self._starting[job.id] = record
         return Started(
             backend_state=json.dumps({"cpus": cpus, **state}), started_at=record.started_at
         )
@@ -336,11 +339,13 @@ class LocalBackend(Backend):
         return None
 
     # -- cancel and outcome ------------------------------------------------------------
-    @staticmethod
-    def _record(job: Job) -> JobRecord | None:
+    def _record(self, job: Job) -> JobRecord | None:
         """The job's record, None while it is being started."""
         state = json.loads(job.backend_state or "{}")
-        return JobRecord.parse(state) if "supervisor_pid" in state else None
+        if "supervisor_pid" not in state:
+            return self._starting.get(job.id)
+        self._starting.pop(job.id, None)
+        return JobRecord.parse(state)
 
     def cancel(self, job: Job) -> None:
         """SIGTERM (and SIGCONT, in case it was stopped) to the job's supervisor."""
@@ -353,23 +358,27 @@ class LocalBackend(Backend):
             procs.send(record.supervisor_pid, signal.SIGCONT)
 
     def poll(self, job: Job) -> Outcome | None:
+        outcome = self._poll(job)
+        if outcome is not None:
+            self._starting.pop(job.id, None)
+        return outcome
+
+    def _poll(self, job: Job) -> Outcome | None:
         try:
             record = self._record(job)
         except ValueError as error:
-            return self._ended(job, VANISHED, f"The job's record is unusable: {error}")
+            return self._ended(VANISHED, f"The job's record is unusable: {error}")
         if record is None:
             claimed = json.loads(job.backend_state or "{}").get("claimed_at", job.created_at)
             if time.time() - claimed < self.launch_timeout_seconds:
                 return None
             return self._ended(
-                job,
                 VANISHED,
                 "The job never started: the server stopped while preparing it. Rerun it.",
             )
         directory = self.job_dir(job)
         reported = self._reported_result(job, record)
         if reported is not None:
-            self._cancel_asked.pop(job.id, None)
             return outcome_of(reported, directory)
         if record.supervisor_alive:
             return self._enforce(job, record)
@@ -385,10 +394,9 @@ class LocalBackend(Backend):
         except (UnsafeFile, OSError) as error:
             result, problem = None, f"its result file was not usable: {error}"
         if result is not None:
-            self._cancel_asked.pop(job.id, None)
             return outcome_of(result, directory)
         message = "The job's supervisor process vanished (was the machine restarted?)"
-        return self._ended(job, VANISHED, f"{message}; {problem}" if problem else message, record)
+        return self._ended(VANISHED, f"{message}; {problem}" if problem else message, record)
 
     def _reported_result(self, job: Job, record: JobRecord) -> dict[str, Any] | None:
         """The result the job's supervisor sent (the kernel named the sender), if its pid
@@ -419,12 +427,11 @@ class LocalBackend(Backend):
         self.log.warning("Job %s: its supervisor did not stop it; killing it", job.id)
         record.kill_all(job.id)
         shutil.rmtree(self.job_dir(job) / "home", ignore_errors=True)
-        return self._ended(job, reason, "", record)
+        return self._ended(reason, "", record)
 
-    def _ended(
-        self, job: Job, reason: str, message: str, record: JobRecord | None = None
-    ) -> Outcome:
-        self._cancel_asked.pop(job.id, None)
+    @staticmethod
+    def _ended(reason: str, message: str, record: JobRecord | None = None) -> Outcome:
+        """A job's end that the server decided itself (no exit code)."""
         started = record.started_at if record else None
         return Outcome(reason, None, started, time.time(), message)
 

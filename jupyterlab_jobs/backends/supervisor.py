@@ -36,11 +36,10 @@ import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 if __package__:
     from . import procs
@@ -87,6 +86,8 @@ class Supervisor:
             self.spec: dict[str, Any] = json.load(handle)
         self.cancel_requested = False
         self.child_pid = 0
+        self.returncode: int | None = None
+        self.gate = -1  # the write end of the pipe the job waits on before it runs
         self.cgroup = ""
 
     # -- start -------------------------------------------------------------------------
@@ -104,42 +105,57 @@ class Supervisor:
             shutil.copyfile(source, path)
         return home
 
-    def limit_child(self) -> None:
-        """Runs in the job's process before exec: its cgroup, CPU affinity, memory limit."""
-        procs.join_cgroup(self.cgroup)
-        cpus = self.spec.get("cpus")
-        if cpus:
-            os.sched_setaffinity(0, cpus)
-        memory = self.spec.get("memory_bytes")
-        if memory:
-            resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+    def become_job(self, home: str, log_fd: int, gate: int) -> NoReturn:
+        """In the forked job process: wait at the gate, set the limits, exec the command.
+
+        Nothing of the job runs before the supervisor opens the gate, that is before the
+        server has its record (a job that stops its supervisor at once cannot run unseen).
+        """
+        try:
+            os.close(self.gate)
+            os.setsid()
+            procs.join_cgroup(self.cgroup)
+            if os.read(gate, 1) != b"x":  # the supervisor gave up: the job never runs
+                os._exit(126)
+            cpus = self.spec.get("cpus")
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+            memory = self.spec.get("memory_bytes")
+            if memory:
+                resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+            os.chdir(home)
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            os.dup2(log_fd, 1)
+            os.dup2(log_fd, 2)
+            os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+            for signum in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
+                signal.signal(signum, signal.SIG_DFL)  # Python's own choices, not the job's
+            shell = self.spec["shell"]
+            os.execve(shell, [shell, "-c", self.spec["command"]], self.spec["env"])
+        finally:
+            os._exit(127)
 
     def start(self) -> dict[str, Any]:
-        """Start the job; its record for the server (who keeps it, not a file)."""
+        """Fork the job (held at its gate); its record for the server (who keeps it)."""
         home = self.prepare_home()
         self.cgroup = procs.create_cgroup(self.spec["job_id"])
+        if not os.access(self.spec["shell"], os.X_OK):
+            raise OSError(f"the shell {self.spec['shell']!r} cannot be run")
         log_fd = os.open(
             os.path.join(self.job_dir, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
         )
-        child = subprocess.Popen(
-            [self.spec["shell"], "-c", self.spec["command"]],
-            cwd=home,
-            env=self.spec["env"],
-            stdin=subprocess.DEVNULL,
-            stdout=log_fd,
-            stderr=log_fd,
-            start_new_session=True,
-            preexec_fn=self.limit_child,
-        )
+        gate, self.gate = os.pipe()
+        self.child_pid = os.fork()
+        if self.child_pid == 0:
+            self.become_job(home, log_fd, gate)
         os.close(log_fd)
-        self.child = child
-        self.child_pid = child.pid
+        os.close(gate)
         self.started_at = time.time()
         record = {
             "supervisor_pid": os.getpid(),
             "supervisor_start": procs.start_time(os.getpid()),
-            "job_pid": child.pid,
-            "job_start": procs.start_time(child.pid),
+            "job_pid": self.child_pid,
+            "job_start": procs.start_time(self.child_pid),
             "boot_id": procs.boot_id(),
             "cgroup": self.cgroup,
             "started_at": self.started_at,
@@ -147,9 +163,14 @@ class Supervisor:
         write_json(os.path.join(self.job_dir, "state.json"), record)
         return record
 
+    def open_gate(self) -> None:
+        os.write(self.gate, b"x")
+        os.close(self.gate)
+
     def abort(self) -> None:
         """Undo a start the server never heard of: no process, home or cgroup is left."""
         if self.child_pid:
+            os.close(self.gate)  # the job exits at its gate
             self.stop("aborted", "", grace=0)
         shutil.rmtree(self.spec["home"], ignore_errors=True)
         procs.remove_cgroup(self.cgroup, wait=1.0)
@@ -193,8 +214,8 @@ class Supervisor:
     def stop(self, reason: str, detail: str, grace: float | None = None) -> dict[str, Any]:
         """SIGTERM every process of the job, wait the grace period, then SIGKILL the rest.
 
-        No process of the job survives it. Only the job's main process is reaped through
-        its Popen (so its exit code is kept); re-parented orphans are reaped by pid.
+        No process of the job survives it. The job's main process is reaped first (its exit
+        code is the job's); re-parented orphans are reaped as they are found.
         """
         if grace is None:
             grace = self.spec["grace_seconds"]
@@ -203,20 +224,23 @@ class Supervisor:
         end = time.time() + grace
         killed = False
         while True:
-            self.child.poll()
+            if self.returncode is None:
+                pid, status = os.waitpid(self.child_pid, os.WNOHANG)
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
             remaining = self.processes()
             for pid in remaining:
                 if pid != self.child_pid:
                     with contextlib.suppress(ChildProcessError):
                         os.waitpid(pid, os.WNOHANG)
-            if not remaining and self.child.returncode is not None:
+            if not remaining and self.returncode is not None:
                 break
             if time.time() >= end and not killed:
                 for pid in remaining:
                     procs.send(pid, signal.SIGKILL)
                 killed = True
             time.sleep(0.01)
-        return self.result(reason, self.child.returncode, detail)
+        return self.result(reason, self.returncode, detail)
 
     def result(self, reason: str, code: int, detail: str) -> dict[str, Any]:
         exit_code = 128 - code if code < 0 else code
@@ -267,6 +291,7 @@ def supervise(job_dir: str, reply: Callable[[bytes], None]) -> int:
     except OSError:
         supervisor.abort()
         return 1
+    supervisor.open_gate()
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
