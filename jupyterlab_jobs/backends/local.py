@@ -171,7 +171,11 @@ class LocalBackend(Backend):
         self.projects.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
             os.mkdir(path, 0o2770)
-            os.chmod(path, 0o2770, follow_symlinks=False)  # mkdir's mode is cut by the umask
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            try:
+                os.fchmod(fd, 0o2770)  # mkdir's mode is cut by the umask
+            finally:
+                os.close(fd)
         info = os.lstat(path)
         problem = ""
         if stat.S_ISLNK(info.st_mode):

@@ -13,6 +13,7 @@ no earlier than the job.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import time
@@ -39,7 +40,9 @@ def start_time(pid: int) -> str | None:
     return fields[START] if fields else None
 
 
+@functools.cache
 def boot_id() -> str:
+    """This boot's random id: start times of another boot compare to nothing."""
     with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
         return handle.read().strip()
 

@@ -67,11 +67,6 @@ class JobRecord:
     def supervisor_alive(self) -> bool:
         return procs.is_process(self.supervisor_pid, self.supervisor_start, self.boot_id)
 
-    @property
-    def supervisor_gone(self) -> bool:
-        """Its pid is free, or taken by another process (or the machine restarted)."""
-        return not self.supervisor_alive
-
     def kill_all(self, job_id: str) -> None:
         """SIGKILL the supervisor and every process of the job, if they still run."""
         if self.supervisor_alive:
