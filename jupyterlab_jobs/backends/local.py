@@ -8,10 +8,7 @@ import json
 import os
 import shutil
 import signal
-import socket
 import stat
-import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -24,18 +21,14 @@ from typing import Any
 from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 
 from ..models import Job
-from . import procs, supervisor
+from . import launching, procs
 from .base import CANCELLED, DEADLINE, VANISHED, Backend, BackendError, JobSpec, Outcome, Started
 from .notify import Receiver
 from .records import JobRecord, checked_result, outcome_of
 from .safe_files import UnsafeFile, ensure_private_directory, read_json_object
 
-SUPERVISOR = Path(supervisor.__file__)
-# The files the supervisor runs (the launcher of another version is another launcher).
-SUPERVISOR_FILES = (SUPERVISOR, Path(procs.__file__))
 # sockaddr_un holds 108 bytes; leave room for "/<pid>-<n>.sock".
 MAX_SOCKET_DIR_LENGTH = 80
-UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
 class LocalBackend(Backend):
@@ -281,66 +274,21 @@ class LocalBackend(Backend):
     # -- starting supervisors ----------------------------------------------------------
     @property
     def launcher_socket(self) -> Path:
-        """One launcher per user, data directory and supervisor version."""
-        code = hashlib.sha256()
-        for path in SUPERVISOR_FILES:
-            code.update(path.read_bytes())
-        return self.notify_dir / f"launcher-{os.getuid()}-{code.hexdigest()[:8]}.ctl"
+        return launching.launcher_socket(self.notify_dir)
 
     def _run_supervisor_script(self, arguments: list[str]) -> str:
-        """Run supervisor.py in a new Python; its first line of output is the answer."""
-        process = subprocess.run(
-            [self.python, "-I", "-S", str(SUPERVISOR), *arguments],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            start_new_session=True,
-            timeout=self.launch_timeout_seconds,
-            check=False,
-        )
-        answer = process.stdout.decode(errors="replace").strip()
-        return answer or process.stderr.decode(errors="replace").strip()[-500:]
+        return launching.run_supervisor_script(self.python, arguments, self.launch_timeout_seconds)
 
     def _launch_through_launcher(self, directory: Path) -> str | None:
-        """Ask the resident launcher to fork a supervisor; start the launcher if needed.
+        def start_launcher(path: str) -> str:
+            with self._launcher_lock:
+                return self._run_supervisor_script(
+                    ["--serve", path, str(self.launcher_idle_seconds)]
+                )
 
-        None when no launcher can be reached: the caller then starts the supervisor
-        script directly (slower, same result). Once the request is sent there is no
-        second try: a supervisor that cannot deliver its answer stops its job.
-        """
-        path = str(self.launcher_socket)
-        for attempt in range(2):
-            sent = False
-            try:
-                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-                    connection.settimeout(self.launch_timeout_seconds)
-                    connection.connect(path)
-                    peer = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, UCRED.size)
-                    _, peer_uid, _ = UCRED.unpack(peer)
-                    if peer_uid != os.getuid():
-                        raise BackendError(f"The job launcher at {path} runs as another user")
-                    connection.sendall(f"{directory}\n".encode())
-                    sent = True
-                    answer = connection.makefile("rb").readline().decode(errors="replace")
-                return answer.strip() or "error: the supervisor exited before the job started"
-            except (FileNotFoundError, ConnectionRefusedError):
-                if attempt:
-                    break
-                with self._launcher_lock:
-                    started = self._run_supervisor_script(
-                        ["--serve", path, str(self.launcher_idle_seconds)]
-                    )
-                if not started.startswith("ready"):
-                    self.log.warning("Could not start the job launcher: %s", started)
-                    break
-            except OSError as error:
-                if sent:
-                    raise BackendError(
-                        f"The job launcher did not answer ({error or 'timed out'}); "
-                        "the job was not started"
-                    ) from None
-                self.log.warning("The job launcher failed (%s); starting directly", error)
-                break
-        return None
+        return launching.ask_launcher(
+            self.launcher_socket, directory, self.launch_timeout_seconds, start_launcher, self.log
+        )
 
     # -- cancel and outcome ------------------------------------------------------------
     def _record(self, job: Job) -> JobRecord | None:
