@@ -174,6 +174,32 @@ def test_a_long_termination_message_is_cut(hostile: Hostile) -> None:
     assert done["message"] == "x" * 1000 + " (exit code 1)"
 
 
+@pytest.mark.parametrize(
+    ("plant", "problem"),
+    [
+        pytest.param("ln -sf /proc/self/environ", "result.json is a symbolic link", id="environ"),
+        pytest.param("mkfifo", "result.json is not a regular file", id="fifo"),
+        pytest.param(
+            """echo '{"reason": "exited", "exit_code": "0", "finished_at": 1}' >""",
+            "its result file is malformed",
+            id="malformed",
+        ),
+    ],
+)
+def test_a_result_file_planted_before_killing_the_supervisor_is_checked(
+    hostile: Hostile, plant: str, problem: str
+) -> None:
+    sleep = marker()
+    job = hostile.submit(
+        f'{plant} "${{TERMINATION_MESSAGE_PATH%/*}}/result.json"; kill -9 $PPID; sleep {sleep}'
+    )
+    done = hostile.wait(job["id"])
+    assert done["status"] == "Failed"
+    assert done["message"].startswith("The job's supervisor process vanished")
+    assert problem in done["message"]
+    hostile.assert_harmless(done, sleep)
+
+
 # The job stops its supervisor again and again, ignoring SIGTERM itself.
 RESTOPPER = "trap '' TERM; (while :; do kill -STOP $PPID; sleep 0.05; done) & sleep {sleep}"
 

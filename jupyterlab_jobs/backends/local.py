@@ -313,6 +313,7 @@ class LocalBackend(Backend):
         outcome = self._poll(job)
         if outcome is not None:
             self._starting.pop(job.id, None)
+            self._cancel_asked.pop(job.id, None)
         return outcome
 
     def _poll(self, job: Job) -> Outcome | None:
