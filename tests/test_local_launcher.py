@@ -7,6 +7,7 @@ The data directory here is deep, so the sockets go to the short directory outsid
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from jupyterlab_jobs.backends import supervisor
 from jupyterlab_jobs.backends.local import LocalBackend
 
 pytestmark = pytest.mark.unprivileged
@@ -137,3 +139,42 @@ def test_sockets_go_to_the_private_runtime_directory_when_there_is_one(
         assert shallow.notify_dir == tmp_path / "shallow" / "notify"
     finally:
         shutil.rmtree(runtime)
+
+
+def test_a_supervisor_whose_answer_is_lost_never_runs_the_job(tmp_path: Path) -> None:
+    """The server gave up waiting for the answer (it closed the connection): the job must
+    not run, or it would run with no server knowing of it."""
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    ran = tmp_path / "ran"
+    spec = {
+        "job_id": "lost-answer",
+        "command": f"echo ran > {ran}",
+        "shell": "/bin/sh",
+        "env": {"PATH": os.defpath, "JOB_ID": "lost-answer"},
+        "home": str(job_dir / "home"),
+        "links": {},
+        "files": {},
+        "cpus": [],
+        "memory_bytes": 0,
+        "max_runtime_seconds": 60,
+        "grace_seconds": 1,
+        "notify_dir": str(tmp_path),
+    }
+    (job_dir / "spec.json").write_text(json.dumps(spec))
+
+    def lost(line: bytes) -> None:
+        raise BrokenPipeError(32, "the server closed the connection")
+
+    pid = os.fork()
+    if pid == 0:  # supervise() starts a session of its own: not in the test's process
+        code = 2
+        try:
+            code = supervisor.supervise(str(job_dir), lost)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 1
+    time.sleep(0.3)
+    assert not ran.exists()
+    assert not (job_dir / "home").exists()
