@@ -301,12 +301,13 @@ async def test_a_recorded_pid_now_of_another_process_is_not_signalled(
     other = bystander_factory()  # started after the job, leads its own session
     store = jobs_app.service.store
     state = json.loads(store.get(job["id"]).backend_state)
-    # As after a restart, the real supervisor does nothing any more (the server no longer
-    # knows it: it must neither wake nor kill it).
+    # As after a restart, the real supervisor does nothing any more: stopped before the
+    # record changes, and again after (a reconcile in between wakes a stopped supervisor).
     os.kill(state["supervisor_pid"], signal.SIGSTOP)
     request.addfinalizer(lambda: os.kill(state["supervisor_pid"], signal.SIGKILL))
     reused = {"supervisor_pid": other.pid, "supervisor_start": "1", "job_pid": other.pid}
     store.update(job["id"], backend_state=json.dumps({**state, **reused, "job_start": "1"}))
+    os.kill(state["supervisor_pid"], signal.SIGSTOP)
     # Older versions read the state file: make it say the same.
     job_dir = Path(jobs_app.data_dir) / "jobs" / job["id"]
     (job_dir / "state.json").write_text(json.dumps({**reused, "started_at": state["started_at"]}))
