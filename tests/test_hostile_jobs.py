@@ -9,6 +9,7 @@ the job is left, and the capacity is free again (one slot: a new job runs).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -296,8 +297,12 @@ async def test_a_recorded_pid_now_of_another_process_is_not_signalled(
 ) -> None:
     """After a machine restart (or a wrap-around) the recorded pids may be another's."""
     sleep = marker()
-    job = await api.submit(f"sleep {sleep}")
+    job = await api.submit(f"echo started; sleep {sleep}")
     await api.wait(job["id"], {"Running"})
+    end = time.monotonic() + 10
+    while "started" not in await api.logs(job["id"]):  # it runs: its JOB_ID is in /proc
+        assert time.monotonic() < end
+        await asyncio.sleep(0.02)
     other = bystander_factory()  # started after the job, leads its own session
     store = jobs_app.service.store
     state = json.loads(store.get(job["id"]).backend_state)
