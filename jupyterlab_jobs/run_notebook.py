@@ -27,7 +27,7 @@ KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 
 def main(source: str, output: str, parameters_file: str) -> int:
     begin = time.monotonic()
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # as if absent
     print(f"Executing {os.path.basename(source)} -> {output}", flush=True)
     kernel = None
     try:
@@ -85,11 +85,13 @@ def start_kernel(kernel_name: str) -> Any:
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
-    class StartedKernel(AsyncKernelManager):  # type: ignore[misc]
+    class StartedKernel(AsyncKernelManager):
         """Remembers the clients nbclient makes: it closes them only for kernels it
         started itself, so ``stop_kernel`` does."""
 
-        clients: list[Any] = []
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.clients: list[Any] = []
 
         def client(self, **kwargs: Any) -> Any:
             made = super().client(**kwargs)
