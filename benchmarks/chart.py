@@ -52,23 +52,33 @@ def main(results_json: str, out_png: str) -> None:
             label=details["peer"],
         )
         for p, r in zip(positions, chosen, strict=True):
-            ratio = f"  {r['ratio']:g}x" if r["ratio"] else ""
-            axis.text(r["ours"], p - height / 2, f" {r['ours']:g}{ratio}", va="center", fontsize=8)
+            axis.text(r["ours"], p - height / 2, f" {_number(r['ours'])}", va="center", fontsize=8)
             if r["peer"] is not None:
-                axis.text(r["peer"], p + height / 2, f" {r['peer']:g}", va="center", fontsize=8)
+                ratio = f"  ({r['ratio']:g}x ours)" if r["ratio"] else ""
+                axis.text(
+                    r["peer"],
+                    p + height / 2,
+                    f" {_number(r['peer'])}{ratio}",
+                    va="center",
+                    fontsize=8,
+                )
         axis.set_yticks(list(positions), labels, fontsize=8)
         axis.invert_yaxis()
         axis.set_title(title, fontsize=10, loc="left")
-        axis.set_xlim(0, max(ours + peer) * 1.25 or 1)
+        axis.set_xlim(0, max(ours + peer) * 1.4 or 1)
         axis.tick_params(axis="x", labelsize=8)
-    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0].legend(fontsize=8, loc="upper right")
     figure.suptitle(
         f"jupyterlab-jobs vs {details['peer']}, one run on one machine ({results['date']})",
         fontsize=11,
     )
-    figure.text(0.01, 0.005, "Lower is better; Nx = the peer's number / ours.", fontsize=8)
+    figure.text(0.01, 0.005, "Lower is better everywhere.", fontsize=8)
     figure.tight_layout(rect=(0, 0.015, 1, 0.98))
     figure.savefig(out_png, dpi=110)
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def _label(row: dict) -> str:  # type: ignore[type-arg]

@@ -391,7 +391,7 @@ def rows(ours: dict[str, Any], peer: dict[str, Any]) -> list[dict[str, Any]]:
             key = f"list {limit} of {total}"
             for stat in ("median", "p95"):
                 row(
-                    f"listing, {total:,} jobs in the store".replace(",", " "),
+                    f"listing, {total:_} jobs in the store".replace("_", " "),
                     f"list {limit}, {'p50' if stat == 'median' else stat}",
                     "ms",
                     lambda r, k=key, s=stat: r["listing_ms"][k][s],
