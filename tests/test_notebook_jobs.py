@@ -265,3 +265,35 @@ def test_the_runner_says_why_a_notebook_cannot_run(
     assert probe["message"].startswith("The notebook could not run: ")
     assert phrase in probe["message"]
     assert probe["children_left"] == []
+
+
+def test_the_runners_kernel_client_is_ready_without_waiting_for_silence() -> None:
+    """jupyter_client's own handshake ends with >= 0.2 s of waiting for IOPub to go quiet;
+    the runner's client is ready as soon as the kernel has answered on shell and IOPub."""
+    import asyncio
+    import importlib.util
+    import time
+
+    spec = importlib.util.spec_from_file_location("run_notebook_under_test", NOTEBOOK_RUNNER)
+    assert spec is not None and spec.loader is not None
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+
+    async def handshakes() -> list[float]:
+        kernel = runner.StartedKernel(kernel_name="python3")
+        await kernel.start_kernel(extra_arguments=runner.KERNEL_ARGUMENTS)
+        client = kernel.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+            times = []
+            for _ in range(3):
+                begin = time.monotonic()
+                await client.wait_for_ready(timeout=60)
+                times.append(time.monotonic() - begin)
+            return times
+        finally:
+            client.stop_channels()
+            await kernel.shutdown_kernel(now=True)
+
+    assert min(asyncio.run(handshakes())) < 0.15
