@@ -158,8 +158,8 @@ async def test_bad_notebook_requests(
 
 # -- the runner on its own (what both backends run in the job) ------------------------------
 # Run in a child Python that reports, as JSON on its last line: the runner's exit code,
-# whether jsonschema's IRI checker was imported, whether a kernel process existed when
-# papermill started importing, and the runner's child processes left at the end.
+# which imports of jsonschema's optional checkers were made, whether a kernel process
+# existed when papermill started importing, and the runner's child processes left at the end.
 PROBE = """
 import json, os, runpy, sys
 
@@ -189,7 +189,8 @@ except SystemExit as done:
     code = done.code
 print(json.dumps({
     "exit": code,
-    "rfc3987_syntax": sys.modules.get("rfc3987_syntax") is not None,
+    "skipped_imported": [m for m in ("rfc3987_syntax", "isoduration", "arrow")
+                         if sys.modules.get(m) is not None],
     "kernel_started_before_papermill": Watch.kernel_first,
     "children_left": children(),
 }))
@@ -223,12 +224,12 @@ def run_runner(tmp_path: Path, notebook: Path, parameters: dict[str, Any]) -> di
     return probe
 
 
-def test_the_runner_starts_the_kernel_first_and_skips_the_iri_grammar(tmp_path: Path) -> None:
+def test_the_runner_starts_the_kernel_first_and_skips_unneeded_imports(tmp_path: Path) -> None:
     write_notebook(tmp_path / "nb.ipynb", "print('value', y)", parameters="y = 0")
     probe = run_runner(tmp_path, tmp_path / "nb.ipynb", {"y": 5})
     assert probe["exit"] == 0, probe
     assert probe["kernel_started_before_papermill"] is True
-    assert probe["rfc3987_syntax"] is False
+    assert probe["skipped_imported"] == []
     assert probe["children_left"] == [], "the kernel is shut down before the runner exits"
     executed = nbformat.read(tmp_path / "out" / "run.ipynb", as_version=4)
     assert executed.metadata["papermill"]["parameters"] == {"y": 5}
