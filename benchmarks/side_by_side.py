@@ -271,16 +271,26 @@ def steady_rss_mib(pid: int) -> float:
 
 def run_product(product: Product, memory: ProcessMemory, settings: Settings) -> dict[str, Any]:
     """All workloads on one running product."""
+    phase = time.perf_counter()
+
+    def done(what: str) -> None:
+        nonlocal phase
+        print(f"      {what}: {time.perf_counter() - phase:.1f} s", flush=True)
+        phase = time.perf_counter()
+
     warm = product.client()
     job_id = product.submit_notebook(warm, NOTEBOOK)  # warm-up: imports, caches, kernelspecs
     _poll(lambda: product.status(warm, job_id) in product.final, Deadline(300), pause=0.05)
     warm.close()
     time.sleep(0.5)
     rss_before = steady_rss_mib(product.pid)
+    done("warm-up")
     memory.reset()
-    sequential = one_at_a_time(product, settings.n(10, 3))
+    sequential = one_at_a_time(product, settings.n(10, 2))
     sequential["peak_rss_mib"] = round(memory.peak_kib / MiB, 1)
-    burst_result = burst(product, settings.n(50, 10), memory, timeout=settings.n(900, 240))
+    done("one at a time")
+    burst_result = burst(product, settings.n(50, 4), memory, timeout=settings.n(900, 240))
+    done("burst")
     lists: dict[str, dict[str, float]] = {}
     seeded = 0
     for total in (10_000, 100_000):
@@ -288,9 +298,10 @@ def run_product(product: Product, memory: ProcessMemory, settings: Settings) -> 
         product.seed(total - seeded)
         seeded = total
         seed_seconds = time.perf_counter() - begin
-        for label, stats in listing(product, settings.n(100, 20)).items():
+        for label, stats in listing(product, settings.n(100, 10)).items():
             lists[f"{label} of {total}"] = {**stats, "seed_seconds": round(seed_seconds, 1)}
     rss_after = steady_rss_mib(product.pid)
+    done("seeding and listing")
     return {
         "server_rss_mib": {"before": rss_before, "after": rss_after},
         "one_at_a_time": sequential,
@@ -406,9 +417,9 @@ def bench_side_by_side(settings: Settings) -> Result:
         "side_by_side",
         f"Side by side with jupyter-scheduler {peer_scheduler.PEER_VERSION}, in this run",
     )
-    print("   jupyterlab-jobs ...", flush=True)
+    print("   jupyterlab-jobs", flush=True)
     ours = measure_ours(settings)
-    print("   jupyter-scheduler ...", flush=True)
+    print(f"   jupyter-scheduler {peer_scheduler.PEER_VERSION}", flush=True)
     peer = measure_peer(settings)
     table = rows(ours, peer)
     result.details["side_by_side"] = {
