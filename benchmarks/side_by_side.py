@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import threading
@@ -36,6 +37,7 @@ from .harness import (
     WORK,
     Client,
     Deadline,
+    HTTPFailure,
     Server,
     rss_kib,
     summary,
@@ -212,7 +214,12 @@ def burst(product: Product, count: int, memory: ProcessMemory, timeout: float) -
     client = product.client()
     memory.reset()
     start = time.perf_counter()
-    ids = [product.submit_notebook(client, NOTEBOOK) for _ in range(count)]
+    ids, refused = [], []
+    for _ in range(count):
+        try:
+            ids.append(product.submit_notebook(client, NOTEBOOK))
+        except HTTPFailure as error:  # counted as lost
+            refused.append(str(error)[:200])
     submitted = time.perf_counter()
     budget = Deadline(timeout)
     statuses: dict[str, str] = {}
@@ -234,6 +241,7 @@ def burst(product: Product, count: int, memory: ProcessMemory, timeout: float) -
         "all_finished_seconds": round(finished - start, 2) if budget.left() else None,
         "lost": count - succeeded,
         "statuses": counts,
+        "refused": refused[:3],
         "peak_rss_mib": round(memory.peak_kib / MiB, 1),
         "peak_processes": memory.peak_processes,
     }
@@ -311,7 +319,7 @@ def run_product(product: Product, memory: ProcessMemory, settings: Settings) -> 
 
 
 @contextmanager
-def marked(name: str) -> Iterator[tuple[str, ProcessMemory]]:
+def marked() -> Iterator[tuple[str, ProcessMemory]]:
     """This product's marker in the environment (so its server inherits it), and a memory
     sampler following every process that carries it."""
     value = secrets.token_hex(8)
@@ -326,7 +334,7 @@ def marked(name: str) -> Iterator[tuple[str, ProcessMemory]]:
 
 
 def measure_ours(settings: Settings) -> dict[str, Any]:
-    with marked("ours") as (value, memory):
+    with marked() as (value, memory):
         server = Server("side-by-side", extra_env={MARKER: value})
         (server.root / NOTEBOOK).write_text(notebook_json())
         try:
@@ -342,7 +350,7 @@ def measure_ours(settings: Settings) -> dict[str, Any]:
 def measure_peer(settings: Settings) -> dict[str, Any]:
     peer_scheduler.ensure_venv()
     root = WORK / f"peer-{os.getpid()}-{secrets.token_hex(3)}"
-    with marked("peer") as (value, memory):
+    with marked() as (value, memory):
         server = peer_scheduler.PeerServer(root, {MARKER: value})
         (root / NOTEBOOK).write_text(notebook_json())
         try:
@@ -351,8 +359,6 @@ def measure_peer(settings: Settings) -> dict[str, Any]:
         finally:
             server.stop()
             if not settings.keep:
-                import shutil
-
                 shutil.rmtree(root, ignore_errors=True)
 
 
@@ -367,31 +373,17 @@ def rows(ours: dict[str, Any], peer: dict[str, Any]) -> list[dict[str, Any]]:
             {"group": group, "metric": metric, "unit": unit, "ours": a, "peer": b, "ratio": ratio}
         )
 
-    seq = "one notebook job at a time"
-    row(
-        seq,
-        "submit -> running, median",
-        "ms",
-        lambda r: r["one_at_a_time"]["submit_to_running_ms"]["median"],
-    )
-    row(
-        seq,
-        "submit -> running, p95",
-        "ms",
-        lambda r: r["one_at_a_time"]["submit_to_running_ms"]["p95"],
-    )
-    row(
-        seq,
-        "submit -> finished, median",
-        "ms",
-        lambda r: r["one_at_a_time"]["submit_to_finished_ms"]["median"],
-    )
-    row(
-        seq,
-        "submit -> finished, p95",
-        "ms",
-        lambda r: r["one_at_a_time"]["submit_to_finished_ms"]["p95"],
-    )
+    for what, key in (
+        ("submit -> running", "submit_to_running_ms"),
+        ("submit -> finished", "submit_to_finished_ms"),
+    ):
+        for stat in ("median", "p95"):
+            row(
+                "one notebook job at a time",
+                f"{what}, {stat}",
+                "ms",
+                lambda r, k=key, s=stat: r["one_at_a_time"][k][s],
+            )
     n = ours["burst"]["jobs"]
     group = f"burst of {n} notebook jobs"
     row(group, "until all finished", "s", lambda r: r["burst"]["all_finished_seconds"])
