@@ -171,6 +171,14 @@ class ProcessMemory(threading.Thread):
     def reset(self) -> None:
         self.peak_kib = self.peak_processes = 0
 
+    def wait_gone(self, timeout: float = 15.0) -> int:
+        """Wait until no marked process is left (the next product must run alone);
+        return how many still are."""
+        budget = Deadline(timeout)
+        while (left := self.sample()[1]) and budget.left():
+            time.sleep(0.1)
+        return left
+
     def stop(self) -> None:
         self.done.set()
         self.join(timeout=5)
@@ -343,6 +351,7 @@ def measure_ours(settings: Settings) -> dict[str, Any]:
         finally:
             server.stop()
             server.kill_leftover_supervisors()
+            memory.wait_gone()
             if not settings.keep:
                 server.remove()
 
@@ -358,6 +367,7 @@ def measure_peer(settings: Settings) -> dict[str, Any]:
             return run_product(server, memory, settings)
         finally:
             server.stop()
+            memory.wait_gone()
             if not settings.keep:
                 shutil.rmtree(root, ignore_errors=True)
 
