@@ -20,7 +20,7 @@ FRONTEND_SOURCES := $(shell find src style schema -type f 2>/dev/null) \
 CHROMIUM := /usr/bin/chromium
 LABEXT_LINK := $(VENV)/share/jupyter/labextensions/jupyterlab-jobs
 
-.PHONY: help venv build run lint jest pytest pytest-unprivileged ui-test test bench chromium clean
+.PHONY: help venv build run lint jest pytest pytest-unprivileged ui-test test bench bench-quick chromium clean
 
 help:
 	@echo "make run    start JupyterLab with jupyterlab-jobs (examples/jupyter_server_config.py)"
@@ -31,7 +31,8 @@ help:
 	@echo "make venv   create .venv/ with the package installed in editable mode"
 	@echo "make build  rebuild the frontend into jupyterlab_jobs/labextension"
 	@echo "make lint   ruff, mypy, eslint and prettier"
-	@echo "make bench  run the benchmarks"
+	@echo "make bench  run the benchmarks, side by side with jupyter-scheduler (records them)"
+	@echo "make bench-quick  the same with few samples (a smoke run, not recorded)"
 	@echo "make clean  remove the venv, node_modules and build output"
 
 venv: $(STAMPS)/venv
@@ -119,8 +120,12 @@ chromium:
 		apt-get update -q && apt-get install -y -q chromium </dev/null; \
 	fi
 
+# The side-by-side benchmark installs jupyter-scheduler into benchmarks/.work/peer-venv.
 bench: venv
 	$(PY) -m benchmarks
+
+bench-quick: venv
+	$(PY) -m benchmarks --quick
 
 clean:
 	rm -rf $(VENV) $(STAMPS) node_modules lib tsconfig.tsbuildinfo .eslintcache coverage \

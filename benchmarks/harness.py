@@ -52,6 +52,8 @@ class HTTPFailure(Exception):
 class Client:
     """One keep-alive HTTP/1.1 connection to the server; JSON in and out."""
 
+    base = BASE  # prefix of every path
+
     def __init__(self, port: int, token: str, timeout: float = 30.0) -> None:
         self.port = port
         self.token = token
@@ -73,7 +75,7 @@ class Client:
         )
         for attempt in (1, 2):
             try:
-                self.connection.request(method, BASE + path, body=data, headers=self.headers)
+                self.connection.request(method, self.base + path, body=data, headers=self.headers)
                 response = self.connection.getresponse()
                 payload = response.read()
                 return response.status, dict(response.getheaders()), payload
