@@ -48,7 +48,7 @@ class JobsHandler(APIHandler):
     async def call(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking service work in a thread; its errors become HTTP errors."""
         try:
-            return await asyncio.to_thread(work, *args, **kwargs)
+            return await self.app.run_blocking(work, *args, **kwargs)
         except JobsError as error:
             raise JobsHTTPError(error) from None
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_server import INSTALL_HINT, PostgresServer, find_bindir
 from server_process import catalog
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -36,6 +38,29 @@ def server_config(tmp_path: Path, user: str = "alice", **jobs: Any) -> dict[str,
             "launcher_idle_seconds": 30,
         },
     }
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session. Missing PostgreSQL fails in CI, skips elsewhere."""
+    bindir = find_bindir()
+    if bindir is None:
+        message = f"PostgreSQL is not installed: {INSTALL_HINT}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(bindir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The jobs database of a test, on each engine: a SQLite file or a new PG database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'jobs-db' / 'jobs.sqlite'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()
 
 
 @pytest.fixture
