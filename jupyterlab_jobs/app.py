@@ -25,6 +25,8 @@ from .store import Store, sqlite_url
 from .tasks import BackgroundTasks
 
 T = TypeVar("T")
+# How long shutdown waits for blocking work in progress (a backend call) to end.
+SHUTDOWN_WAIT_SECONDS = 10.0
 
 
 class JobsApp(ExtensionApp):
@@ -236,6 +238,16 @@ class JobsApp(ExtensionApp):
         """Stop what was started; works after a failed or partial initialization too."""
         if self.tasks is not None:
             await self.tasks.stop()
+        if self.executor is not None:
+            # Let running work finish (it holds database connections), but not forever.
+            executor, self.executor = self.executor, None
+            waiting = asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(executor.shutdown, wait=True, cancel_futures=True)
+            )
+            try:
+                await asyncio.wait_for(waiting, SHUTDOWN_WAIT_SECONDS)
+            except asyncio.TimeoutError:  # not TimeoutError before Python 3.11
+                self.log.warning("jupyterlab-jobs: work still running at shutdown")
         self._close()
 
     def _close(self) -> None:

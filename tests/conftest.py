@@ -70,8 +70,19 @@ def jobs_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def jp_server_config(tmp_path: Path, jobs_settings: dict[str, Any]) -> dict[str, Any]:
+def jobs_db_url() -> str:
+    """The test server's c.JobsApp.db_url ("": the SQLite default); a module that runs on
+    both engines overrides it with the parametrized ``db_url``."""
+    return ""
+
+
+@pytest.fixture
+def jp_server_config(
+    tmp_path: Path, jobs_settings: dict[str, Any], jobs_db_url: str
+) -> dict[str, Any]:
     config = server_config(tmp_path)
+    if jobs_db_url:
+        config["JobsApp"]["db_url"] = jobs_db_url
     for section, values in jobs_settings.items():
         config.setdefault(section, {}).update(values)
     return config

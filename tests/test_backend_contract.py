@@ -23,6 +23,12 @@ ORDER = ["Pending", "Preparing", "Running", "Succeeded", "Failed", "Cancelled"]
 K8S_BACKEND = "jupyterlab_jobs.backends.kubernetes.KubernetesBackend"
 
 
+@pytest.fixture
+def jobs_db_url(db_url: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return db_url
+
+
 @pytest.fixture(params=["local", "kubernetes"])
 def backend_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -12,6 +12,12 @@ from typing import Any
 import pytest
 
 
+@pytest.fixture
+def jobs_db_url(db_url: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return db_url
+
+
 def alive(pid: int) -> bool:
     """True while ``pid`` is a live (non-zombie) process."""
     try:
