@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -21,7 +21,7 @@ class SlowStartBackend(LocalBackend):
     a Kubernetes API call that hangs, or a launch waiting for its timeout)."""
 
     release = threading.Event()
-    start_threads: list[str] = []
+    start_threads: ClassVar[list[str]] = []
 
     def start(self, spec: JobSpec, active: list[Job]) -> Started:
         SlowStartBackend.start_threads.append(threading.current_thread().name)

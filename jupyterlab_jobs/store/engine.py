@@ -52,7 +52,7 @@ def parse_url(db_url: str) -> URL:
     """The URL, or an error that does not repeat the text (it may hold a password)."""
     try:
         return sa.make_url(db_url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise DatabaseError(
             "c.JobsApp.db_url is not a database URL; use sqlite:///PATH or "
             "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
@@ -172,10 +172,8 @@ def network_filesystem_warning(path: Path, mountinfo: str | None = None) -> str 
             mountinfo = Path("/proc/self/mountinfo").read_text()
         except OSError:
             return None
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    fstype = filesystem_type(Path(os.path.realpath(existing)), mountinfo)
+    # realpath: the mount that holds the file, also through symbolic links.
+    fstype = filesystem_type(Path(os.path.realpath(path)), mountinfo)
     if not is_network_filesystem(fstype):
         return None
     return (
