@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,3 +172,30 @@ def test_update_rejects_unknown_fields(store: Store) -> None:
         store.update("x", colour="red")
     with pytest.raises(ValueError, match="not a final status"):
         store.finish("x", RUNNING)
+
+
+def test_queue_transactions_count_capacity_over_every_server(db_url: str) -> None:
+    """Two stores (two servers) on one database; eight claims race for a capacity of 4."""
+    servers = [Store(db_url), Store(db_url)]
+    servers[0].insert_many(make_job(i, status=PENDING) for i in range(8))
+    barrier = threading.Barrier(8)
+
+    def claim(index: int) -> None:
+        store = servers[index % 2]
+        barrier.wait()
+        with store.transaction(lock_queue=True):
+            running = len(store.active())
+            time.sleep(0.05)  # let the other claims read the same count, were they not held
+            if running < 4:
+                store.update(make_job(index).id, only_if_status=[PENDING], status=RUNNING)
+
+    threads = [threading.Thread(target=claim, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(servers[1].active()) == 4
+    finally:
+        for store in servers:
+            store.close()
