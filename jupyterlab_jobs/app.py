@@ -20,8 +20,11 @@ from .backends.local import LocalBackend
 from .catalog import Catalog
 from .handlers import make_handlers
 from .identity import GroupsProvider, StaticGroupsProvider, default_user
+from .scheduling.engine import Engine, SchedulerLoop
+from .scheduling.service import ScheduleService
 from .service import JobService
 from .store import Store, sqlite_url
+from .store.schedules import ScheduleStore
 from .tasks import BackgroundTasks
 
 T = TypeVar("T")
@@ -199,12 +202,18 @@ class JobsApp(ExtensionApp):
         self.executor = ThreadPoolExecutor(
             self.worker_threads, thread_name_prefix="jupyterlab-jobs"
         )
+        self.schedules = ScheduleService(jobs=self.service, store=ScheduleStore(self.store))
+        self.scheduler = SchedulerLoop(
+            Engine(self.schedules, log=self.log), run_blocking=self.run_blocking, log=self.log
+        )
+        self.schedules.on_change.append(self.scheduler.wake)
         self.tasks = BackgroundTasks(
             self.service,
             run_blocking=self.run_blocking,
             reconcile_interval=self.reconcile_interval_seconds,
             retention_interval=self.retention_interval_seconds,
             log=self.log,
+            scheduler=self.scheduler,
         )
         self.settings["jupyterlab_jobs"] = self
         self.log.info(

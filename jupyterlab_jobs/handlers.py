@@ -255,6 +255,9 @@ class OpenAPIHandler(JobsHandler):
         self.finish(text)
 
 
+# Imported here: its handlers subclass JobsHandler above.
+from .schedule_handlers import SCHEDULE_ROUTES  # noqa: E402
+
 JOB_ID = r"(?P<job_id>[^/]+)"
 
 ROUTES: list[tuple[str, type[JobsHandler]]] = [
@@ -265,6 +268,7 @@ ROUTES: list[tuple[str, type[JobsHandler]]] = [
     (f"/jobs/{JOB_ID}/rerun", RerunHandler),
     (f"/jobs/{JOB_ID}/logs", LogsHandler),
     ("/openapi.json", OpenAPIHandler),
+    *SCHEDULE_ROUTES,
 ]
 
 

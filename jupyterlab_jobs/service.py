@@ -45,10 +45,13 @@ from .models import (
     ACTIVE_STATUSES,
     CANCELLED,
     FAILED,
+    MANUAL,
     PENDING,
+    RERUN,
     STATUSES,
     SUCCEEDED,
     Job,
+    Origin,
     human_duration,
 )
 from .queue import Dispatcher
@@ -318,13 +321,20 @@ class JobService:
                 field="image",
             )
 
-    def create(self, user: str, body: Any, *, rerun: Job | None = None) -> Job:
+    def check_request(self, user: str, body: Any) -> JobRequest:
+        """The request a job body makes, checked for ``user`` (schedules check theirs)."""
         try:
             request = JobRequest.model_validate(body)
         except ValidationError as error:
             raise _describe(error) from None
         request.check_kind()
         self._check_choices(user, request)
+        return request
+
+    def create(
+        self, user: str, body: Any, *, rerun: Job | None = None, origin: Origin | None = None
+    ) -> Job:
+        request = self.check_request(user, body)
         instance_type = self.catalog.instance_type(request.instance_type)
         assert instance_type is not None  # checked against the group above
         job = Job(
@@ -337,6 +347,10 @@ class JobService:
             command=request.command,
             message=WAITING_MESSAGE,
             rerun_of=rerun.id if rerun else None,
+            trigger=origin.trigger if origin else RERUN if rerun else MANUAL,
+            schedule_id=origin.schedule_id if origin else None,
+            schedule_name=origin.schedule_name if origin else None,
+            scheduled_for=origin.scheduled_for if origin else None,
             max_runtime_seconds=self.max_runtime_seconds,
             cpu=instance_type.cpu,
         )

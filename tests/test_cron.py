@@ -191,6 +191,10 @@ def test_warnings_name_daylight_saving_moves_and_short_months() -> None:
         # Handled at 245 with the last tick also late (the server came back later).
         ("skip", 1, [], [0, 60, 120, 180, 240]),
         ("run_once", 1, [240], [0, 60, 120, 180]),
+        # A deadline that covers every tick: still one run (no burst) but with run_all.
+        ("skip", 1000, [240], [0, 60, 120, 180]),
+        ("run_once", 1000, [240], [0, 60, 120, 180]),
+        ("run_all", 1000, [0, 60, 120, 180, 240], []),
     ],
 )
 def test_misfire_plans(policy: str, deadline: int, run: list[int], missed: list[int]) -> None:

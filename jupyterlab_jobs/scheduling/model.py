@@ -32,7 +32,7 @@ class Schedule:
     enabled: bool = True
     concurrency_policy: str = FORBID
     misfire_policy: str = RUN_ONCE
-    starting_deadline_seconds: int = 300
+    starting_deadline_seconds: int = 60
     start_at: float | None = None
     end_at: float | None = None
     next_run_at: float | None = None

@@ -1,12 +1,13 @@
 """What to do with the ticks that are due: pure decisions, no I/O.
 
-A tick is *on time* while no more than ``starting_deadline_seconds`` have passed since
-it; later it counts as *missed* (nothing could fire it: the server was down or busy).
-``misfire_policy`` decides about the missed ones:
+Only the latest due tick can be *on time*: a pass that finds several ticks due was kept
+from firing them (the server was down or busy), and firing them all would be a burst. The
+latest is on time while no more than ``starting_deadline_seconds`` have passed since it;
+every other due tick is *missed*. ``misfire_policy`` decides about missed ticks:
 
-- ``run_once``: one run for all of them (the latest due tick), like systemd's
-  ``Persistent=true``; the others are recorded as missed;
-- ``skip``: none run; each is recorded as missed (an on-time tick still runs);
+- ``run_once`` (default): one run for all of them, for the latest due tick (like
+  systemd's ``Persistent=true``); the others are recorded as missed;
+- ``skip``: none runs (the latest still runs if on time); each is recorded as missed;
 - ``run_all``: each runs, at most ``MAX_CATCH_UP_RUNS`` (the latest ones); the rest are
   recorded as missed.
 """
@@ -29,14 +30,13 @@ class Plan:
 
 def plan(due: Sequence[float], now: float, misfire_policy: str, deadline_seconds: float) -> Plan:
     """Split the due ticks (oldest first) into those to run and those recorded as missed."""
-    on_time = [tick for tick in due if now - tick <= deadline_seconds]
-    late = [tick for tick in due if now - tick > deadline_seconds]
-    if not late:
-        return Plan(run=list(on_time), missed=[])
-    if misfire_policy == RUN_ONCE:
-        # One run for the whole gap: for the latest due tick (on time or not).
-        return Plan(run=[due[-1]], missed=list(due[:-1]))
+    if not due:
+        return Plan(run=[], missed=[])
+    latest_on_time = now - due[-1] <= deadline_seconds
     if misfire_policy == RUN_ALL:
         run = list(due[-MAX_CATCH_UP_RUNS:])
-        return Plan(run=run, missed=list(due[: len(due) - len(run)]))
-    return Plan(run=on_time, missed=late)
+    elif misfire_policy == RUN_ONCE or latest_on_time:
+        run = [due[-1]]
+    else:
+        run = []
+    return Plan(run=run, missed=list(due[: len(due) - len(run)]))
