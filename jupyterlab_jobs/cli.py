@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import schedule_cli
+
 FINAL = ("Succeeded", "Failed", "Cancelled")
 
 
@@ -154,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         if verb == "logs":
             command.add_argument("-f", "--follow", action="store_true")
             command.add_argument("--tail", type=int)
+    schedule_cli.add_parser(verbs)
     upgrade = verbs.add_parser(
         "upgrade-db",
         help="upgrade the jobs database's schema (servers also do it when they start)",
@@ -236,6 +239,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         path = f"jobs/{args.job_id}" + ("" if args.verb == "show" else f"/{args.verb}")
         job = client.json(method, path)
         print(json.dumps(job, indent=2) if args.json or args.verb == "show" else table([job]))
+    elif args.verb == "schedules":
+        return schedule_cli.run(client, args)
     elif args.verb == "logs":
         if args.follow:
             follow_logs(client, args.job_id, args.tail)

@@ -130,3 +130,37 @@ def test_errors_are_messages_and_exit_code_1(server: ServerProcess) -> None:
         check=False,
     )
     assert unreachable.returncode == 1 and "Cannot reach" in unreachable.stderr
+
+
+def test_schedules_create_list_show_pause_resume_run_delete(server: ServerProcess) -> None:
+    created = cli(
+        server,
+        *("schedules", "create", "--name", "nightly", "--group", "research"),
+        *("--cron", "0 4 * * 1-5", "--timezone", "Europe/Berlin"),
+        *("--instance-type", "cpu-half", "--image", "base", "--command", "echo hi"),
+    )
+    assert created.returncode == 0, created.stderr
+    assert "At 04:00, Monday through Friday" in created.stdout
+    schedule_id = created.stdout.split()[2].rstrip(":")
+    listed = cli(server, "schedules", "list", "--mine")
+    assert schedule_id in listed.stdout and "Active" in listed.stdout
+    assert "(Europe/Berlin)" in listed.stdout
+    paused = cli(server, "schedules", "pause", schedule_id)
+    assert "Paused" in paused.stdout
+    assert "Active" in cli(server, "schedules", "resume", schedule_id).stdout
+    ran = cli(server, "--json", "schedules", "run", schedule_id)
+    job = json.loads(ran.stdout)
+    assert job["schedule"] == {"id": schedule_id, "name": "nightly"}
+    shown = cli(server, "schedules", "show", schedule_id)
+    assert job["id"] in shown.stdout
+    deleted = cli(server, "schedules", "delete", schedule_id)
+    assert deleted.returncode == 0 and "its jobs stay" in deleted.stdout
+    gone = cli(server, "schedules", "show", schedule_id)
+    assert gone.returncode == 1 and "No schedule with id" in gone.stderr
+    bad = cli(
+        server,
+        *("schedules", "create", "--name", "never", "--group", "research"),
+        *("--cron", "0 0 31 2 *", "--instance-type", "cpu-half", "--image", "base"),
+        *("--command", "true"),
+    )
+    assert bad.returncode == 1 and "never fires" in bad.stderr
