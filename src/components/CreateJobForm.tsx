@@ -200,6 +200,8 @@ export interface ICreateJobFormProps {
   submit: (request: IJobRequest) => Promise<IJob>;
   onSubmitted: (job: IJob) => void;
   onCancel: () => void;
+  /** "Run: on a schedule" (or "both", after submitting): continue in the schedule form. */
+  onSchedule?: (request: IJobRequest) => void;
 }
 
 /** The Create Job form. */
@@ -229,6 +231,9 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
   );
   const [formError, setFormError] = React.useState<string | null>(null);
   const [busy, setBusy] = React.useState(false);
+  const [runWhen, setRunWhen] = React.useState<'now' | 'schedule' | 'both'>(
+    'now'
+  );
 
   if (!options) {
     return (
@@ -261,10 +266,18 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
     if (Object.keys(clientErrors).length > 0) {
       return;
     }
+    if (runWhen === 'schedule' && props.onSchedule) {
+      props.onSchedule(trimRequest(request));
+      return;
+    }
     setBusy(true);
     try {
       const job = await props.submit(trimRequest(request));
-      props.onSubmitted(job);
+      if (runWhen === 'both' && props.onSchedule) {
+        props.onSchedule(trimRequest(request));
+      } else {
+        props.onSubmitted(job);
+      }
     } catch (error) {
       const found = serverErrors(error, [
         'name',
@@ -350,6 +363,29 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
         </div>
         <FieldError field="command" error={errors.command} />
       </div>
+      {props.onSchedule && (
+        <fieldset className="jp-Jobs-field jp-Jobs-runWhen">
+          <legend>Run</legend>
+          {(
+            [
+              ['now', 'now'],
+              ['schedule', 'on a schedule'],
+              ['both', 'both']
+            ] as const
+          ).map(([value, label]) => (
+            <label key={value}>
+              <input
+                type="radio"
+                name="run_when"
+                value={value}
+                checked={runWhen === value}
+                onChange={() => setRunWhen(value)}
+              />
+              {label}
+            </label>
+          ))}
+        </fieldset>
+      )}
       {formError && (
         <div className="jp-Jobs-formError" role="alert">
           {formError}

@@ -27,6 +27,8 @@ export interface IJobDetailProps {
   onOpenJob: (id: string) => void;
   /** Open a file of the Jupyter root directory (the output notebook). */
   onOpenPath: (path: string) => void;
+  /** Open the page of the schedule that started the job. */
+  onOpenSchedule?: (scheduleId: string) => void;
 }
 
 /** Whether a path is absolute, i.e. outside the Jupyter root directory. */
@@ -133,7 +135,19 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     ['Message', job.message || '-'],
     ['Job ID', <code>{job.id}</code>],
     ['Job name', job.name],
-    ['Schedule', job.schedule ? job.schedule.name : '-'],
+    [
+      'Schedule',
+      job.schedule && props.onOpenSchedule ? (
+        <button
+          className="jp-Jobs-link jp-Jobs-scheduleLink"
+          onClick={() => props.onOpenSchedule?.(job.schedule?.id ?? '')}
+        >
+          {job.schedule.name}
+        </button>
+      ) : (
+        (job.schedule?.name ?? '-')
+      )
+    ],
     ['User', job.user],
     ['Submitted', absoluteTime(job.created_at)],
     ['Start Time', absoluteTime(job.started_at)],

@@ -30,6 +30,8 @@ export interface IJobListProps {
   onCreate: () => void;
   onCancel: (job: IJob) => void;
   onRerun: (job: IJob) => void;
+  /** Open the page of the schedule that started a job. */
+  onOpenSchedule?: (scheduleId: string) => void;
 }
 
 /** Below this width the list shows two-line rows instead of a table. */
@@ -331,6 +333,18 @@ function JobRow(props: IJobRowProps): JSX.Element {
     </Button>
   );
   const schedule = job.schedule ? job.schedule.name : '-';
+  const scheduleLink =
+    job.schedule && props.onOpenSchedule ? (
+      <button
+        className="jp-Jobs-link jp-Jobs-scheduleLink"
+        title={`Schedule ${schedule}`}
+        onClick={() => props.onOpenSchedule?.(job.schedule?.id ?? '')}
+      >
+        {schedule}
+      </button>
+    ) : (
+      schedule
+    );
   // The same row in both layouts: its place in the window and what the tests look up.
   const rowAttributes = {
     role: 'row',
@@ -349,7 +363,7 @@ function JobRow(props: IJobRowProps): JSX.Element {
           {name}
         </span>
         <span role="cell" title={schedule}>
-          {schedule}
+          {scheduleLink}
         </span>
         <span role="cell" title={job.user}>
           {job.user}
@@ -378,7 +392,7 @@ function JobRow(props: IJobRowProps): JSX.Element {
       >
         <span title="User">{job.user}</span>
         <span title="Group">{job.group}</span>
-        {job.schedule && <span title="Schedule">{schedule}</span>}
+        {job.schedule && <span title="Schedule">{scheduleLink}</span>}
         <span className="jp-Jobs-duration" title="Duration">
           {duration}
         </span>
