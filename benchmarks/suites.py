@@ -38,6 +38,13 @@ from .harness import (
 MiB = 1024 * 1024
 
 
+def bench_schedules(settings: Settings) -> Result:
+    """In benchmarks/schedules.py (imported here: it uses this module's Result)."""
+    from .schedules import bench_schedules as run
+
+    return run(settings)
+
+
 @dataclasses.dataclass
 class Settings:
     quick: bool = False
@@ -748,6 +755,7 @@ BENCHMARKS: dict[str, Callable[[Settings], Result]] = {
     "throughput": bench_throughput,
     "memory": bench_memory,
     "logs": bench_logs,
+    "schedules": bench_schedules,
 }
 
 PEERS = {
