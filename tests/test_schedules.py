@@ -1,8 +1,8 @@
 """Schedules over REST and the engine in a real server, with a controllable clock.
 
-The server's scheduler loop runs as in production, but its clock is a ``FakeClock``:
-a test moves time to a tick and waits for the run that the loop starts. Jobs are real
-local processes.
+Each test runs on SQLite and on PostgreSQL. The server's scheduler loop runs as in
+production, but its clock is a ``FakeClock``: a test moves time to a tick and waits for
+the run that the loop starts. Jobs are real local processes.
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ class FakeClock:
                 for waiting in waits:
                     waiting.cancel()
         self.sleeping_until = None
+
+
+@pytest.fixture
+def jobs_db_url(db_url: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return db_url
 
 
 @pytest.fixture
