@@ -204,7 +204,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
           path,
           content,
           defaultGroup: settings.defaultGroup,
-          showJob
+          showJob,
+          scheduleJob: request => {
+            panel.showScheduleForm({ initialJob: request });
+            reveal();
+          }
         });
       } catch (error) {
         Notification.error(

@@ -3,7 +3,7 @@ import { PathExt } from '@jupyterlab/coreutils';
 import { InputGroup, ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IJob, IOptions } from './api';
+import { IJob, IJobRequest, IOptions } from './api';
 import {
   ChoiceFields,
   consistentChoices,
@@ -150,6 +150,8 @@ export interface ISubmitNotebookOptions {
   defaultGroup: string;
   /** Show the new job (opens the Jobs panel on its detail). */
   showJob: (id: string) => void;
+  /** "Run: on a schedule" (or "both"): open the schedule form with this job. */
+  scheduleJob?: (request: IJobRequest) => void;
 }
 
 /**
@@ -190,7 +192,16 @@ export async function submitNotebookAsJob(
         parameters !== '',
         errors
       ),
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Submit' })],
+      buttons: [
+        Dialog.cancelButton(),
+        ...(args.scheduleJob
+          ? [
+              Dialog.okButton({ label: 'Schedule…', displayType: 'default' }),
+              Dialog.okButton({ label: 'Run now and schedule…' })
+            ]
+          : []),
+        Dialog.okButton({ label: 'Submit' })
+      ],
       focusNodeSelector: '#jp-Jobs-notebook-name'
     });
     if (!result.button.accept || !result.value) {
@@ -201,15 +212,25 @@ export async function submitNotebookAsJob(
     if (Object.keys(errors).length > 0) {
       continue;
     }
+    const request: IJobRequest = {
+      name: value.name.trim(),
+      group: value.group,
+      instance_type: value.instance_type,
+      image: value.image,
+      notebook: path,
+      parameters: parseParameters(value.parameters).values
+    };
+    // Run: on a schedule (no job now), or both (this job, then the schedule form).
+    const label = result.button.label;
+    if (label === 'Schedule…' && args.scheduleJob) {
+      args.scheduleJob(request);
+      return null;
+    }
     try {
-      const job = await model.create({
-        name: value.name.trim(),
-        group: value.group,
-        instance_type: value.instance_type,
-        image: value.image,
-        notebook: path,
-        parameters: parseParameters(value.parameters).values
-      });
+      const job = await model.create(request);
+      if (label === 'Run now and schedule…' && args.scheduleJob) {
+        args.scheduleJob(request);
+      }
       Notification.success(`Submitted "${job.name}" as a job`, {
         autoClose: 5000,
         actions: [{ label: 'Show job', callback: () => args.showJob(job.id) }]

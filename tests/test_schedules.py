@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -447,3 +448,41 @@ async def test_schedule_responses_match_the_openapi_schemas(api: Any, clock: Fak
         check_response(spec, method, path, response)
     await api.call("POST", f"jobs/{job['id']}/cancel")
     assert (await api.raw("DELETE", f"schedules/{sid}")).code == 204
+
+
+async def test_a_notebook_schedule_runs_the_notebook_as_it_is_at_each_tick(
+    api: Any, clock: FakeClock, jp_root_dir: Path
+) -> None:
+    from test_notebook_jobs import write_notebook
+
+    write_notebook(jp_root_dir / "report.ipynb", "print(1)", parameters="n = 1")
+    body = schedule_body(
+        job={
+            "instance_type": "cpu-half",
+            "image": "base",
+            "notebook": "report.ipynb",
+            "parameters": {"n": 2},
+        }
+    )
+    sid = (await api.call("POST", "schedules", body, expect=201))["id"]
+    missing = await api.raw(
+        "POST",
+        "schedules",
+        schedule_body(
+            job={
+                "instance_type": "cpu-half",
+                "image": "base",
+                "command": "x",
+                "notebook": "a.ipynb",
+            }
+        ),
+    )
+    assert missing.code == 400 and '"field": "notebook"' in missing.body.decode()
+    clock.set(minute(1))
+    (run,) = await settle(api, clock, sid, 1)
+    assert run["job"]["notebook"] == "report.ipynb" and run["job"]["parameters"] == {"n": 2}
+    (jp_root_dir / "report.ipynb").unlink()  # gone at the next tick: recorded as invalid
+    await api.wait(run["job"]["id"])
+    clock.set(minute(2))
+    runs = await settle(api, clock, sid, 2)
+    assert runs[0]["reason"] == "invalid" and "report.ipynb" in runs[0]["message"]
