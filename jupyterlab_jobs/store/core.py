@@ -26,7 +26,15 @@ from sqlalchemy.engine import URL
 from ..errors import InvalidInput
 from ..models import ACTIVE_STATUSES, CANCELLED, FINAL_STATUSES, PENDING, Job
 from . import migrate
-from .engine import IMMEDIATE, create_engine, log_network_filesystem, parse_url, shown, sqlite_path
+from .engine import (
+    IMMEDIATE,
+    autocommit_options,
+    create_engine,
+    log_network_filesystem,
+    parse_url,
+    shown,
+    sqlite_path,
+)
 from .schema import jobs
 
 # Job field -> column. Selected in this order, so a row ends with ``seq``.
@@ -99,6 +107,7 @@ class Store:
             log_network_filesystem(self.url, self.log)
         self.engine = create_engine(self.url, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
+        self._autocommit = autocommit_options(self.engine)
         # The connection of the transaction this thread is in, if any.
         self._local = threading.local()
         try:
@@ -146,8 +155,8 @@ class Store:
         if current is not None:
             yield current
             return
-        with self.engine.begin() as connection:
-            yield connection
+        with self.engine.connect() as connection:
+            yield connection.execution_options(**self._autocommit)
 
     def _jobs(self, statement: sa.Select[Any]) -> list[Job]:
         with self._connection() as db:
