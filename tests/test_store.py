@@ -132,6 +132,7 @@ def test_filters_status_user_and_name(store: Store) -> None:
     assert ids(store.page(["g1", "g2"], user="ann")) == ["job00004", "job00002", "job00001"]
     assert ids(store.page(["g1"], user="ann", statuses=[FAILED, RUNNING])) == ["job00001"]
     assert ids(store.page(["g1", "g2"], name_contains="name 2")) == ["job00002"]
+    assert ids(store.page(["g1", "g2"], name_contains="NAME 2")) == ["job00002"], "any case"
     assert ids(store.page(["g1"], name_contains="%")) == []
     assert ids(store.page(["g1"], name_contains="_")) == []
     assert ids(store.page([])) == []

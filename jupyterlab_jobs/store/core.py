@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import heapq
 import itertools
 import logging
@@ -59,6 +60,23 @@ def _columns(fields: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown job fields {sorted(unknown)}")
     return {_COLUMNS[name]: value for name, value in fields.items()}
+
+
+@functools.cache
+def _page_statement(by_user: bool, by_status: bool, by_name: bool, paged: bool) -> sa.Select[Any]:
+    """One page of one group (and status), newest first: an index range scan. Built once
+    per shape (only the parameters change), so a list call only binds and runs them."""
+    query = _SELECT.where(jobs.c.grp == sa.bindparam("grp"))
+    if by_user:
+        query = query.where(jobs.c.user == sa.bindparam("user"))
+    if by_status:
+        query = query.where(jobs.c.status == sa.bindparam("status"))
+    if by_name:
+        # Case-insensitive, like SQLite's LIKE: ILIKE on PostgreSQL.
+        query = query.where(jobs.c.name.ilike(sa.bindparam("name"), escape="\\"))
+    if paged:
+        query = query.where(jobs.c.seq < sa.bindparam("before"))
+    return query.order_by(jobs.c.seq.desc()).limit(sa.bindparam("limit"))
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -181,19 +199,18 @@ class Store:
         before = decode_cursor(cursor) if cursor else None
         scans = []
         status_choices: Sequence[str | None] = statuses or [None]
+        statement = _page_statement(
+            user is not None, bool(statuses), bool(name_contains), before is not None
+        )
+        params: dict[str, Any] = {"user": user, "before": before, "limit": limit + 1}
+        if name_contains:
+            escaped = name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params["name"] = f"%{escaped}%"
         with self._connection() as db:
             for group, status in itertools.product(sorted(set(groups)), status_choices):
-                query = _SELECT.where(jobs.c.grp == group)
-                if user is not None:
-                    query = query.where(jobs.c.user == user)
-                if status is not None:
-                    query = query.where(jobs.c.status == status)
-                if name_contains:
-                    query = query.where(jobs.c.name.icontains(name_contains, autoescape=True))
-                if before is not None:
-                    query = query.where(jobs.c.seq < before)
-                query = query.order_by(jobs.c.seq.desc()).limit(limit + 1)
-                scans.append(db.execute(query).all())
+                scans.append(
+                    db.execute(statement, {**params, "grp": group, "status": status}).all()
+                )
         # Rows end with seq: merge the per-group scans newest first, build Jobs for the page.
         rows = list(itertools.islice(heapq.merge(*scans, key=lambda r: -r[-1]), limit + 1))
         merged = [_row_to_job(row) for row in rows]
