@@ -153,19 +153,30 @@ class Store:
         ``lock_queue`` it also serializes with every other server's queue claims
         (PostgreSQL: an advisory lock; SQLite's write lock already does).
         """
+        current = getattr(self._local, "connection", None)
+        if current is not None:
+            # Already in one in this thread: take part in it (a second connection would
+            # wait for this one's lock on SQLite).
+            if lock_queue:
+                self._lock_queue(current)
+            yield current
+            return
         with self.engine.connect() as connection:
             if self.dialect == "sqlite":
                 connection = connection.execution_options(**{IMMEDIATE: True})
             with connection.begin():
-                if lock_queue and self.dialect == "postgresql":
-                    connection.execute(
-                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK}
-                    )
+                if lock_queue:
+                    self._lock_queue(connection)
                 self._local.connection = connection
                 try:
                     yield connection
                 finally:
                     self._local.connection = None
+
+    def _lock_queue(self, connection: sa.Connection) -> None:
+        """Until the transaction ends (SQLite: its write lock already serializes)."""
+        if self.dialect == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK})
 
     @contextlib.contextmanager
     def _connection(self, db: sa.Connection | None = None) -> Iterator[sa.Connection]:

@@ -86,6 +86,8 @@ def create_engine(url: URL, *, pool_size: int = 8) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
+    if url.get_backend_name() == "sqlite":
+        raise DatabaseError("c.JobsApp.db_url: a SQLite database must be a file (sqlite:///PATH)")
     if url.get_backend_name() != "postgresql":
         raise DatabaseError(
             f"c.JobsApp.db_url: {url.get_backend_name()!r} databases are not supported; "
