@@ -195,7 +195,8 @@ def upgrade_db(db_url: str | None) -> int:
     if before == after:
         print(f"The jobs database {shown(url)} is up to date (revision {after})")
     else:
-        print(f"Upgraded the jobs database {shown(url)} from {before or 'none'} to {after}")
+        # No revision yet: a new database, or one of a release before alembic (schema v3).
+        print(f"Upgraded the jobs database {shown(url)} from {before or 'no revision'} to {after}")
     return 0
 
 

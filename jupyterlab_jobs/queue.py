@@ -52,6 +52,8 @@ class Dispatcher:
 
         A job whose catalog entries are gone fails here and the next one is tried.
         """
+        if not self._may_start():
+            return None
         with self.store.transaction(lock_queue=True):
             while True:
                 pending = self.store.queued(limit=1)
@@ -77,6 +79,26 @@ class Dispatcher:
                 )
                 if claimed:
                     return job, spec, active
+
+    def _may_start(self) -> bool:
+        """A look without the queue's lock: False when the queue is empty or full.
+
+        A "no" needs no lock: whoever ends an active job or queues one writes that first
+        and dispatches after, so one of two racing dispatches sees the other's write. Most
+        dispatches (a submit while the queue is full, a job's end with nothing queued) so
+        skip the locked transaction.
+        """
+        pending = self.store.queued(limit=1)
+        if not pending:
+            return False
+        try:
+            spec = self.spec_for(pending[0])
+        except BackendError:
+            return True  # the locked claim fails it
+        problem = self.backend.capacity_problem(spec, self.store.active())
+        if problem:
+            self.store.set_waiting_message(problem)
+        return problem is None
 
     def _start(self, job: Job, spec: JobSpec, active: list[Job]) -> None:
         try:

@@ -132,6 +132,7 @@ def test_filters_status_user_and_name(store: Store) -> None:
     assert ids(store.page(["g1", "g2"], user="ann")) == ["job00004", "job00002", "job00001"]
     assert ids(store.page(["g1"], user="ann", statuses=[FAILED, RUNNING])) == ["job00001"]
     assert ids(store.page(["g1", "g2"], name_contains="name 2")) == ["job00002"]
+    assert ids(store.page(["g1", "g2"], name_contains="NAME 2")) == ["job00002"], "any case"
     assert ids(store.page(["g1"], name_contains="%")) == []
     assert ids(store.page(["g1"], name_contains="_")) == []
     assert ids(store.page([])) == []
@@ -199,3 +200,12 @@ def test_queue_transactions_count_capacity_over_every_server(db_url: str) -> Non
     finally:
         for store in servers:
             store.close()
+
+
+def test_a_transaction_inside_a_transaction_joins_it(store: Store) -> None:
+    with pytest.raises(RuntimeError, match="undo"), store.transaction():
+        store.insert(make_job(1))
+        store.insert_many([make_job(2), make_job(3)])
+        assert store.count() == 3
+        raise RuntimeError("undo")
+    assert store.count() == 0, "everything rolled back together"

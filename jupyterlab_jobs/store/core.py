@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import heapq
 import itertools
 import logging
@@ -26,7 +27,15 @@ from sqlalchemy.engine import URL
 from ..errors import InvalidInput
 from ..models import ACTIVE_STATUSES, CANCELLED, FINAL_STATUSES, PENDING, Job
 from . import migrate
-from .engine import IMMEDIATE, create_engine, log_network_filesystem, parse_url, shown, sqlite_path
+from .engine import (
+    IMMEDIATE,
+    autocommit_options,
+    create_engine,
+    log_network_filesystem,
+    parse_url,
+    shown,
+    sqlite_path,
+)
 from .schema import jobs
 
 # Job field -> column. Selected in this order, so a row ends with ``seq``.
@@ -51,6 +60,23 @@ def _columns(fields: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown job fields {sorted(unknown)}")
     return {_COLUMNS[name]: value for name, value in fields.items()}
+
+
+@functools.cache
+def _page_statement(by_user: bool, by_status: bool, by_name: bool, paged: bool) -> sa.Select[Any]:
+    """One page of one group (and status), newest first: an index range scan. Built once
+    per shape (only the parameters change), so a list call only binds and runs them."""
+    query = _SELECT.where(jobs.c.grp == sa.bindparam("grp"))
+    if by_user:
+        query = query.where(jobs.c.user == sa.bindparam("user"))
+    if by_status:
+        query = query.where(jobs.c.status == sa.bindparam("status"))
+    if by_name:
+        # Case-insensitive, like SQLite's LIKE: ILIKE on PostgreSQL.
+        query = query.where(jobs.c.name.ilike(sa.bindparam("name"), escape="\\"))
+    if paged:
+        query = query.where(jobs.c.seq < sa.bindparam("before"))
+    return query.order_by(jobs.c.seq.desc()).limit(sa.bindparam("limit"))
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -99,6 +125,7 @@ class Store:
             log_network_filesystem(self.url, self.log)
         self.engine = create_engine(self.url, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
+        self._autocommit = autocommit_options(self.engine)
         # The connection of the transaction this thread is in, if any.
         self._local = threading.local()
         try:
@@ -126,19 +153,30 @@ class Store:
         ``lock_queue`` it also serializes with every other server's queue claims
         (PostgreSQL: an advisory lock; SQLite's write lock already does).
         """
+        current = getattr(self._local, "connection", None)
+        if current is not None:
+            # Already in one in this thread: take part in it (a second connection would
+            # wait for this one's lock on SQLite).
+            if lock_queue:
+                self._lock_queue(current)
+            yield current
+            return
         with self.engine.connect() as connection:
             if self.dialect == "sqlite":
                 connection = connection.execution_options(**{IMMEDIATE: True})
             with connection.begin():
-                if lock_queue and self.dialect == "postgresql":
-                    connection.execute(
-                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK}
-                    )
+                if lock_queue:
+                    self._lock_queue(connection)
                 self._local.connection = connection
                 try:
                     yield connection
                 finally:
                     self._local.connection = None
+
+    def _lock_queue(self, connection: sa.Connection) -> None:
+        """Until the transaction ends (SQLite: its write lock already serializes)."""
+        if self.dialect == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK})
 
     @contextlib.contextmanager
     def _connection(self, db: sa.Connection | None = None) -> Iterator[sa.Connection]:
@@ -146,8 +184,8 @@ class Store:
         if current is not None:
             yield current
             return
-        with self.engine.begin() as connection:
-            yield connection
+        with self.engine.connect() as connection:
+            yield connection.execution_options(**self._autocommit)
 
     def _jobs(self, statement: sa.Select[Any]) -> list[Job]:
         with self._connection() as db:
@@ -172,19 +210,18 @@ class Store:
         before = decode_cursor(cursor) if cursor else None
         scans = []
         status_choices: Sequence[str | None] = statuses or [None]
+        statement = _page_statement(
+            user is not None, bool(statuses), bool(name_contains), before is not None
+        )
+        params: dict[str, Any] = {"user": user, "before": before, "limit": limit + 1}
+        if name_contains:
+            escaped = name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params["name"] = f"%{escaped}%"
         with self._connection() as db:
             for group, status in itertools.product(sorted(set(groups)), status_choices):
-                query = _SELECT.where(jobs.c.grp == group)
-                if user is not None:
-                    query = query.where(jobs.c.user == user)
-                if status is not None:
-                    query = query.where(jobs.c.status == status)
-                if name_contains:
-                    query = query.where(jobs.c.name.icontains(name_contains, autoescape=True))
-                if before is not None:
-                    query = query.where(jobs.c.seq < before)
-                query = query.order_by(jobs.c.seq.desc()).limit(limit + 1)
-                scans.append(db.execute(query).all())
+                scans.append(
+                    db.execute(statement, {**params, "grp": group, "status": status}).all()
+                )
         # Rows end with seq: merge the per-group scans newest first, build Jobs for the page.
         rows = list(itertools.islice(heapq.merge(*scans, key=lambda r: -r[-1]), limit + 1))
         merged = [_row_to_job(row) for row in rows]

@@ -2,8 +2,9 @@
 
 - SQLite: every connection gets WAL, a busy timeout and a small page cache; a write
   transaction (``immediate`` execution option) begins with ``BEGIN IMMEDIATE``, so it
-  holds the write lock across processes from its first statement; reads begin a plain
-  deferred transaction and run beside writers.
+  holds the write lock across processes from its first statement.
+- Single statements (reads, compare-and-set updates) run in autocommit mode on both
+  engines: no BEGIN/COMMIT round trips around a list query.
 - A database URL is only ever shown with its password hidden.
 - A SQLite file on a network filesystem is reported: its locks are not reliable there.
 """
@@ -23,6 +24,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import ArgumentError
 
 IMMEDIATE = "jobs_immediate"
+AUTOCOMMIT = "jobs_autocommit"
 # Filesystems whose byte-range locks or shared memory SQLite cannot rely on.
 NETWORK_FILESYSTEMS = {
     "nfs",
@@ -84,12 +86,16 @@ def create_engine(url: URL, *, pool_size: int = 8) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
+    if url.get_backend_name() == "sqlite":
+        raise DatabaseError("c.JobsApp.db_url: a SQLite database must be a file (sqlite:///PATH)")
     if url.get_backend_name() != "postgresql":
         raise DatabaseError(
             f"c.JobsApp.db_url: {url.get_backend_name()!r} databases are not supported; "
             "use sqlite:///PATH or postgresql+psycopg://..."
         )
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping (a round trip per query): after a database restart the first statement
+    # on a stale connection fails, and SQLAlchemy then replaces the whole pool.
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -106,8 +112,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection: sa.Connection) -> None:
-        immediate = connection.get_execution_options().get(IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(AUTOCOMMIT):
+            return  # the sqlite3 module commits each statement (isolation_level None)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE) else "BEGIN")
+
+
+def autocommit_options(engine: Engine) -> dict[str, Any]:
+    """Execution options that run each statement in its own transaction."""
+    if engine.dialect.name == "sqlite":
+        return {AUTOCOMMIT: True}
+    return {"isolation_level": "AUTOCOMMIT"}
 
 
 def enable_wal(connection: sqlite3.Connection, *, attempts: int = 12) -> None:

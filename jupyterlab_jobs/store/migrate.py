@@ -62,6 +62,15 @@ def _revisions() -> set[str]:
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the schema to this code's head; returns (revision before, revision after)."""
+    try:
+        return _upgrade(engine)
+    except sa.exc.DBAPIError as error:
+        # The driver's own words (never the URL's password), without SQLAlchemy's SQL dump.
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise DatabaseError(f"Cannot use the jobs database {shown(engine.url)}: {reason}") from None
+
+
+def _upgrade(engine: Engine) -> tuple[str | None, str]:
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
             connection = connection.execution_options(**{IMMEDIATE: True})
