@@ -6,6 +6,7 @@ import {
   switchPreset,
   timeText
 } from '../schedules/presets';
+import { untilText } from '../schedules/api';
 
 describe('presets and cron', () => {
   const presets: [Preset, string][] = [
@@ -76,5 +77,18 @@ describe('presets and cron', () => {
     expect(parseTime('9:05')).toEqual([9, 5]);
     expect(parseTime('24:00')).toBeNull();
     expect(parseTime('12:60')).toBeNull();
+  });
+});
+
+describe('untilText', () => {
+  const now = Date.parse('2030-01-01T00:00:00Z');
+  it.each([
+    ['2030-01-01T00:05:00Z', 'in 5 minutes'],
+    ['2030-01-01T21:00:00Z', 'in 21 hours'],
+    ['2030-01-04T00:00:00Z', 'in 3 days'],
+    ['2030-01-01T00:00:30Z', 'in 30 seconds'],
+    ['2029-12-31T23:00:00Z', '1 hour ago']
+  ])('%s -> %s', (iso, text) => {
+    expect(untilText(iso, now)).toBe(text);
   });
 });

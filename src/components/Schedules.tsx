@@ -10,12 +10,13 @@ import {
 import * as React from 'react';
 
 import { errorMessage, IJob, IOptions, JobsAPIError } from '../api';
-import { absoluteTime, relativeTime } from '../format';
+import { absoluteTime } from '../format';
 import {
   ISchedule,
   IScheduleRun,
   SchedulesAPI,
-  scheduleState
+  scheduleState,
+  untilText
 } from '../schedules/api';
 import { StatusBadge } from './StatusBadge';
 
@@ -83,7 +84,7 @@ export function NextRun(props: {
   const title = `${inZone} (${props.timezone})\n${absoluteTime(props.iso)} (your time)`;
   return (
     <time dateTime={props.iso} title={title}>
-      {relativeTime(props.iso)}
+      {untilText(props.iso)}
     </time>
   );
 }
@@ -255,30 +256,17 @@ export function ScheduleList(props: IScheduleListProps): JSX.Element {
           weekday at 04:00.
         </p>
       )}
-      <div className="jp-Jobs-schedules" role="table" aria-label="Schedules">
-        {value?.schedules.length ? (
-          <div className="jp-Jobs-scheduleRow jp-Jobs-scheduleHead" role="row">
-            <span role="columnheader">Name</span>
-            <span role="columnheader">Group</span>
-            <span role="columnheader">Recurrence</span>
-            <span role="columnheader">Next run</span>
-            <span role="columnheader">Last run</span>
-            <span role="columnheader">Owner</span>
-            <span role="columnheader">State</span>
-            <span role="columnheader">Actions</span>
-          </div>
-        ) : null}
+      <ul className="jp-Jobs-schedules" aria-label="Schedules">
         {value?.schedules.map(schedule => (
-          <div
+          <li
             key={schedule.id}
             className="jp-Jobs-scheduleRow"
-            role="row"
             data-schedule-id={schedule.id}
           >
-            <span role="cell">
+            <div className="jp-Jobs-scheduleLine">
               <a
                 href="#"
-                className="jp-Jobs-link"
+                className="jp-Jobs-link jp-Jobs-scheduleName"
                 onClick={e => {
                   e.preventDefault();
                   props.onOpen(schedule);
@@ -286,38 +274,42 @@ export function ScheduleList(props: IScheduleListProps): JSX.Element {
               >
                 {schedule.name}
               </a>
-            </span>
-            <span role="cell">{schedule.group}</span>
-            <span role="cell" title={`${schedule.cron} (${schedule.timezone})`}>
-              {schedule.description}
-            </span>
-            <span role="cell">
-              <NextRun
-                iso={schedule.next_run_at}
-                timezone={schedule.timezone}
-              />
-            </span>
-            <span role="cell">
-              {schedule.last_run ? (
-                <StatusBadge status={schedule.last_run.status} />
-              ) : (
-                '-'
-              )}
-            </span>
-            <span role="cell">{schedule.user}</span>
-            <span
-              role="cell"
-              className={`jp-Jobs-scheduleState jp-mod-${scheduleState(schedule).toLowerCase()}`}
-              title={schedule.invalid_reason ?? ''}
+              <span
+                className={`jp-Jobs-scheduleState jp-mod-${scheduleState(schedule).toLowerCase()}`}
+                title={schedule.invalid_reason ?? ''}
+              >
+                {scheduleState(schedule)}
+              </span>
+            </div>
+            <div
+              className="jp-Jobs-scheduleLine"
+              title={`${schedule.cron} (${schedule.timezone})`}
             >
-              {scheduleState(schedule)}
-            </span>
-            <span role="cell">
-              <ScheduleButtons schedule={schedule} actions={actions} />
-            </span>
-          </div>
+              {schedule.description} ({schedule.timezone})
+            </div>
+            <div className="jp-Jobs-scheduleLine jp-Jobs-compactMeta">
+              <span title="Next run">
+                Next:{' '}
+                <NextRun
+                  iso={schedule.next_run_at}
+                  timezone={schedule.timezone}
+                />
+              </span>
+              <span title="Last run">
+                Last:{' '}
+                {schedule.last_run ? (
+                  <StatusBadge status={schedule.last_run.status} />
+                ) : (
+                  '-'
+                )}
+              </span>
+              <span title="Group">{schedule.group}</span>
+              <span title="Owner">{schedule.user}</span>
+            </div>
+            <ScheduleButtons schedule={schedule} actions={actions} />
+          </li>
         ))}
-      </div>
+      </ul>
     </div>
   );
 }

@@ -78,6 +78,26 @@ export function scheduleState(schedule: ISchedule): string {
   return schedule.enabled ? 'Active' : 'Paused';
 }
 
+/**
+ * "in 5 minutes", "in 3 hours", "in 2 days" (or "5 minutes ago"), for an ISO time.
+ * JupyterLab's `Time.formatHuman` is made for past times only.
+ */
+export function untilText(iso: string, now: number = Date.now()): string {
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  const format = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  const units: [Intl.RelativeTimeFormatUnit, number][] = [
+    ['day', 86400],
+    ['hour', 3600],
+    ['minute', 60]
+  ];
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) {
+      return format.format(Math.round(seconds / size), unit);
+    }
+  }
+  return format.format(seconds, 'second');
+}
+
 /** The typed client of the schedules part of the REST API. */
 export class SchedulesAPI {
   constructor(
