@@ -62,3 +62,28 @@ def test_create_a_schedule_run_it_now_follow_its_link_and_pause_it(page: Page, l
         screenshot(page, "schedule-form-dark", panel)
     finally:
         set_theme(page, "JupyterLab Light")
+
+
+def test_an_every_minute_schedule_fires_and_its_page_shows_the_run(page: Page, lab) -> None:
+    """A short real schedule: its next tick is at most a minute away."""
+    schedule = lab.call(
+        "POST",
+        "schedules",
+        {
+            "name": "every minute",
+            "group": "research",
+            "cron": "* * * * *",
+            "job": {"instance_type": "cpu-small", "image": "shell", "command": "echo tick"},
+        },
+    )
+    panel = open_panel(page)
+    panel.locator("button.jp-Jobs-viewTab", has_text="Schedules").click()
+    panel.locator(".jp-Jobs-scheduleRow", has_text="every minute").locator(
+        ".jp-Jobs-scheduleName"
+    ).click()
+    history = panel.locator(".jp-Jobs-scheduleDetail .jp-Jobs-history li")
+    # The page polls every 10 s: the tick (<= 60 s away) shows within 75 s.
+    expect(history.first).to_contain_text("Scheduled run", timeout=75000)
+    run = lab.call("GET", f"schedules/{schedule['id']}/runs")["runs"][0]["job"]
+    assert run["trigger"] == "schedule" and run["schedule"]["id"] == schedule["id"]
+    lab.call("POST", f"schedules/{schedule['id']}/pause")
