@@ -16,15 +16,19 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Python paths to lint; tests/ and benchmarks/ may not exist yet.
 PY_LINT_PATHS := $(wildcard jupyterlab_jobs tests benchmarks)
 FRONTEND_SOURCES := $(shell find src style schema -type f 2>/dev/null) \
-	package.json package-lock.json tsconfig.json
+	package.json package-lock.json tsconfig.json README.md
 CHROMIUM := /usr/bin/chromium
 LABEXT_LINK := $(VENV)/share/jupyter/labextensions/jupyterlab-jobs
 
-.PHONY: help venv build run lint jest pytest ui-test test bench chromium postgresql clean
+.PHONY: help venv build run lint jest pytest pytest-unprivileged ui-test test bench chromium \
+	postgresql clean
 
 help:
 	@echo "make run    start JupyterLab with jupyterlab-jobs (examples/jupyter_server_config.py)"
-	@echo "make test   lint, then the jest, pytest and browser test suites"
+	@echo "make test   lint, then the jest, pytest (also as an unprivileged account) and"
+	@echo "            browser test suites"
+	@echo "make pytest-unprivileged"
+	@echo "            the tests marked unprivileged, as an account whose uid != gid"
 	@echo "make venv   create .venv/ with the package installed in editable mode"
 	@echo "make build  rebuild the frontend into jupyterlab_jobs/labextension"
 	@echo "make lint   ruff, mypy, eslint and prettier"
@@ -83,6 +87,11 @@ pytest: venv build postgresql
 	$(PY) -m pytest tests || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$rc; }
 
+# The tests marked `unprivileged` (processes, files, sockets) again, as an account whose
+# uid differs from its gid (created when running as root, as CI does): see the script.
+pytest-unprivileged: venv build
+	tests/unprivileged.sh $(PY)
+
 # Browser tests live in ui-tests/ with their own pytest.ini (so that pyproject.toml's
 # pytest-jupyter plugin, whose autouse fixtures clash with Playwright's sync API, is not
 # loaded there) or with their own package.json (Galata).
@@ -101,6 +110,7 @@ test: chromium postgresql venv build
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory jest
 	$(MAKE) --no-print-directory pytest
+	$(MAKE) --no-print-directory pytest-unprivileged
 	$(MAKE) --no-print-directory ui-test
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).

@@ -18,8 +18,12 @@ from traitlets import Dict, Float, Int, List, Type, Unicode, default
 from .backends.base import Backend
 from .backends.local import LocalBackend
 from .catalog import Catalog
+from .cursors import load_cursor_key
+from .datadir_owner import check_data_dir_owner
+from .default_setup import default_catalog
 from .handlers import make_handlers
 from .identity import GroupsProvider, StaticGroupsProvider, default_user
+from .logfollow import LogWatchers
 from .scheduling.engine import Engine, SchedulerLoop
 from .scheduling.service import ScheduleService
 from .service import JobService
@@ -40,6 +44,7 @@ class JobsApp(ExtensionApp):
     # Set by initialize_settings; None until then (stop_extension must work regardless).
     store: Store | None = None
     tasks: BackgroundTasks | None = None
+    log_watchers: LogWatchers  # also set by initialize_settings
     executor: ThreadPoolExecutor | None = None
 
     data_dir = Unicode(
@@ -155,7 +160,15 @@ class JobsApp(ExtensionApp):
 
     max_body_bytes = Int(
         2 * 1024 * 1024,
-        help="Request bodies larger than this are refused with 413.",
+        help="Request bodies larger than this are refused with 413 (checked as the body "
+        "arrives, so a larger one is never held in memory).",
+    ).tag(config=True)
+
+    log_follow_max_seconds = Float(
+        3600.0,
+        min=0.1,
+        help="A followed log (logs?follow=1) ends after this many seconds even if the job "
+        "still runs; the client follows again from the offset it reached.",
     ).tag(config=True)
 
     def initialize_settings(self) -> None:
@@ -176,14 +189,21 @@ class JobsApp(ExtensionApp):
             datasets=self.datasets,
             catalog_file=self.catalog_file,
         )
+        is_local = issubclass(self.backend_class, LocalBackend)  # jobs run as this OS user
+        # Jobs of the default run in this machine's environment: only a local backend can.
+        if catalog.is_empty and not self.catalog_file and is_local:
+            catalog = default_catalog(self.standalone_user)
         data_dir = Path(self.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if is_local:
+            check_data_dir_owner(data_dir)
         self.store = Store(
             self.db_url or sqlite_url(data_dir / "jobs.sqlite"),
             pool_size=self.worker_threads,
             log=self.log,
         )
         self.backend = self.backend_class(parent=self, data_dir=str(data_dir))
+        self.backend.check_catalog(catalog)
         provider = self.groups_provider_class(parent=self)
         if isinstance(provider, StaticGroupsProvider):
             provider.catalog_users = {g.name: list(g.users) for g in catalog.groups}
@@ -197,6 +217,7 @@ class JobsApp(ExtensionApp):
             record_retention_seconds=self.record_retention_seconds,
             notebook_root=Path(self.serverapp.root_dir) if self.serverapp else None,
             snapshots_dir=data_dir / "notebooks",
+            cursor_key=load_cursor_key(data_dir),
             log=self.log,
         )
         self.executor = ThreadPoolExecutor(
@@ -215,13 +236,15 @@ class JobsApp(ExtensionApp):
             log=self.log,
             scheduler=self.scheduler,
         )
+        self.log_watchers = LogWatchers(self.log)
         self.settings["jupyterlab_jobs"] = self
         self.log.info(
-            "jupyterlab-jobs: %s, data in %s, database %s, %d groups",
+            "jupyterlab-jobs: %s, data in %s, database %s, %d groups%s",
             type(self.backend).__name__,
             data_dir,
             self.store,
             len(catalog.groups),
+            " (the default setup: no catalog is configured)" if catalog.default_setup else "",
         )
 
     def initialize_handlers(self) -> None:
@@ -247,6 +270,9 @@ class JobsApp(ExtensionApp):
         """Stop what was started; works after a failed or partial initialization too."""
         if self.tasks is not None:
             await self.tasks.stop()
+        watchers = getattr(self, "log_watchers", None)  # absent after a failed start
+        if watchers is not None:
+            await watchers.stop()
         if self.executor is not None:
             # Let running work finish (it holds database connections), but not forever.
             executor, self.executor = self.executor, None

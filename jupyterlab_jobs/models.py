@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from typing import Any
 
@@ -31,6 +32,23 @@ def iso(timestamp: float | None) -> str | None:
     milliseconds = round(timestamp * 1000)
     seconds, fraction = divmod(milliseconds, 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:03d}Z"
+
+
+def dumps(value: Any) -> str:
+    """A response's JSON text. Strict JSON: a NaN or an Infinity fails here, on the server,
+    instead of making the whole response unreadable to a browser's JSON.parse."""
+    return json.dumps(value, allow_nan=False)
+
+
+def _finite_or_none(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def stored_parameters(text: str) -> Any:
+    """A job's stored parameters. Records from before non-finite numbers were refused may
+    hold NaN or Infinity (or 1e999): shown as null, so that their list stays valid JSON."""
+    return json.loads(text, parse_constant=lambda _: None, parse_float=_finite_or_none)
 
 
 def human_duration(seconds: float) -> str:
@@ -99,6 +117,16 @@ class Job:
         end = self.finished_at if self.finished_at is not None else time.time()
         return round(max(0.0, end - self.started_at), 3)
 
+    @property
+    def gpus(self) -> list[str]:
+        """The GPU devices the backend gave the job, as recorded in its backend_state."""
+        try:
+            state = json.loads(self.backend_state or "{}")
+        except ValueError:
+            return []
+        devices = state.get("gpus") if isinstance(state, dict) else None
+        return [str(device) for device in devices] if isinstance(devices, list) else []
+
     def to_json(self) -> dict[str, Any]:
         schedule = (
             {"id": self.schedule_id, "name": self.schedule_name} if self.schedule_id else None
@@ -124,6 +152,7 @@ class Job:
             "logs_available": self.logs_available,
             "rerun_of": self.rerun_of,
             "notebook": self.notebook,
-            "parameters": json.loads(self.parameters) if self.parameters else None,
+            "parameters": stored_parameters(self.parameters) if self.parameters else None,
             "output_path": self.output_path,
+            "gpus": self.gpus,
         }

@@ -70,12 +70,16 @@ class Dispatcher:
                 if problem:
                     self.store.set_waiting_message(problem)
                     return None
+                # Devices are reserved in the claim's transaction (no other server hands
+                # them out); ``start`` sees them in spec.job.backend_state.
+                claim = {"claimed_at": time.time(), **self.backend.reserve(spec, active)}
+                job.backend_state = json.dumps(claim)
                 claimed = self.store.update(
                     job.id,
                     only_if_status=[PENDING],
                     status=PREPARING,
                     message="Preparing the job's workspace",
-                    backend_state=json.dumps({"claimed_at": time.time()}),
+                    backend_state=job.backend_state,
                 )
                 if claimed:
                     return job, spec, active

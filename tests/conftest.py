@@ -36,6 +36,7 @@ def server_config(tmp_path: Path, user: str = "alice", **jobs: Any) -> dict[str,
             "max_concurrent_jobs": 4,
             "cpu_capacity": 2,
             "launcher_idle_seconds": 30,
+            "gpus": [],  # the same on a machine with GPUs
         },
     }
 

@@ -29,7 +29,9 @@ def jobs_db_url(db_url: str) -> str:
     return db_url
 
 
-@pytest.fixture(params=["local", "kubernetes"])
+# The local backend's processes, files and sockets: also run as an account whose uid
+# differs from its gid.
+@pytest.fixture(params=[pytest.param("local", marks=pytest.mark.unprivileged), "kubernetes"])
 def backend_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -18,6 +18,8 @@ from server_process import REPO, TOKEN, ServerProcess
 from jupyterlab_jobs.store import Store, migrate
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Processes, files and sockets: also run as an account whose uid differs from its gid.
+pytestmark = pytest.mark.unprivileged
 
 
 @pytest.fixture

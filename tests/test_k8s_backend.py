@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -520,6 +522,80 @@ def test_lines_with_the_same_timestamp_are_neither_lost_nor_doubled(
     cluster.add_log(pod, "c\n", at_ns=moment)
     cluster.add_log(pod, "d\n")
     wait_for(lambda: path.read_text() == "a\nb\nc\nd\n", what="c and d once")
+
+
+def test_servers_sharing_a_data_dir_copy_each_log_once_and_take_over(
+    cluster: FakeCluster, tmp_path: Path
+) -> None:
+    first_server, second_server = Running(cluster, tmp_path), Running(cluster, tmp_path)
+    with second_server as second:
+        with first_server as first:
+            job = start(first, make_spec())
+            pod = pod_name(cluster, first, job)
+            cluster.run_pod(pod)
+            poll_until(first, job, progress(RUNNING))
+            path = first.log_path(job)
+            cluster.add_log(pod, "one\n")
+            wait_for(lambda: path.exists() and path.read_text() == "one\n", what="one")
+            # Both servers reconcile the job, so both start a pump for it.
+            poll_until(second, job, progress(RUNNING))
+            standby = wait_for(lambda: second._pumps.get(job.id), what="the second pump")
+            cluster.add_log(pod, "two\n")
+            wait_for(lambda: path.read_text() == "one\ntwo\n", what="two")
+            time.sleep(0.5)  # time for a second copy, if there were one
+            assert path.read_text() == "one\ntwo\n"
+            assert standby.alive and standby.streams == 0, "the second server stood by"
+        # The first server stopped: the second takes over where the first left off.
+        cluster.add_log(pod, "three\n")
+        wait_for(lambda: standby.streams > 0, what="the take-over")
+        wait_for(lambda: path.read_text() == "one\ntwo\nthree\n", what="three")
+        cluster.add_log(pod, "four\n")
+        cluster.finish_pod(pod, 0)
+        outcome = poll_until(second, job, ended)
+        assert outcome.reason == EXITED
+        assert path.read_text() == "one\ntwo\nthree\nfour\n"
+
+
+def test_a_killed_holder_of_the_log_copy_is_taken_over_without_a_doubled_line(
+    cluster: FakeCluster, running: KubernetesBackend
+) -> None:
+    job = start(running, make_spec())
+    pod = pod_name(cluster, running, job)
+    directory = running.job_dir(job)
+    directory.mkdir(parents=True, exist_ok=True)
+    # Another server's pump wrote "one" and saved its position, then wrote "two" and was
+    # SIGKILLed before saving: its lock goes with its process.
+    moment = time.time_ns()
+    cluster.add_log(pod, "one\n", at_ns=moment)
+    cluster.add_log(pod, "two\n", at_ns=moment + 1000)
+    running.log_path(job).write_text("one\ntw")
+    position = {"last_ns": moment, "count": 1, "done": False, "size": 4}
+    (directory / "log-position.json").write_text(json.dumps(position))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time\n"
+            "lock = open(sys.argv[1], 'a')\n"
+            "fcntl.flock(lock, fcntl.LOCK_EX)\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(60)\n",
+            str(directory / "log-pump.lock"),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
+        cluster.run_pod(pod)
+        poll_until(running, job, progress(RUNNING))
+        pump = wait_for(lambda: running._pumps.get(job.id), what="the pump")
+        time.sleep(0.5)
+        assert pump.streams == 0 and running.log_path(job).read_text() == "one\ntw"
+    finally:
+        holder.kill()
+        holder.communicate()
+    cluster.add_log(pod, "three\n")
+    wait_for(lambda: running.log_path(job).read_text() == "one\ntwo\nthree\n", what="all once")
 
 
 # -- cancel -------------------------------------------------------------------------------

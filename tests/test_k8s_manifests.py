@@ -479,6 +479,7 @@ def test_the_zero_to_jupyterhub_example_is_a_working_config(tmp_path: Path) -> N
         **{k: config["JobsApp"][k] for k in ("groups", "instance_types", "images", "datasets")}
     )
     backend = KubernetesBackend(data_dir=str(tmp_path), **config["KubernetesBackend"])
+    backend.check_catalog(catalog)
     for group in catalog.groups:
         for instance_type in group.instance_types:
             entry = catalog.instance_type(instance_type)
@@ -496,3 +497,41 @@ def test_a_bad_group_pvc_template_is_a_startup_error(template: str) -> None:
     with pytest.raises(TraitError, match="group_pvc_template"):
         KubernetesBackend(data_dir="/nonexistent", group_pvc_template=template)
     assert KubernetesBackend(data_dir="/x", group_pvc_template="data.{group}").group_pvc_template
+
+
+def test_groups_differing_only_in_case_or_punctuation_clash() -> None:
+    groups = ["ml_team", "ML-team", "ml.team", "research", "Research"]
+    assert m.group_name_clashes("project-{group}", groups) == [
+        "groups 'ML-team', 'ml.team', 'ml_team' would share the PersistentVolumeClaim "
+        "'project-ml-team'",
+        "groups 'Research', 'research' would share the PersistentVolumeClaim 'project-research'",
+    ]
+    # Label values keep case and punctuation: distinct groups keep distinct labels.
+    assert len({m.label_value(group) for group in groups}) == len(groups)
+    assert m.group_name_clashes("project-{group}", ["ml-team", "ml-team2", "data"]) == []
+    # One claim for every group, by the administrator's choice: nothing to clash.
+    assert m.group_name_clashes("shared-project", groups) == []
+
+
+def test_a_catalog_with_clashing_groups_is_a_startup_error(tmp_path: Path) -> None:
+    from jupyterlab_jobs.app import JobsApp
+
+    app = JobsApp(
+        data_dir=str(tmp_path / "data"),
+        backend_class=K8S_BACKEND,
+        groups=[{"name": "ml_team"}, {"name": "ML-team"}, {"name": "ops"}],
+    )
+    message = (
+        "The catalog cannot run on Kubernetes: groups 'ML-team', 'ml_team' would share "
+        "the PersistentVolumeClaim 'project-ml-team'. Rename all but one of each set of groups."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        app.initialize_settings()
+    app.store.close()
+    # The local backend keeps each group's directory under its exact name: no clash.
+    local = JobsApp(
+        data_dir=str(tmp_path / "local"),
+        groups=[{"name": "ml_team"}, {"name": "ML-team"}, {"name": "ops"}],
+    )
+    local.initialize_settings()
+    local.store.close()

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from jupyterlab_jobs.store import Store
+from jupyterlab_jobs.store import Store, migrate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -19,6 +19,7 @@ def test_a_schema_v3_database_upgrades_with_every_record_equal(tmp_path: Path) -
     expected = json.loads((FIXTURES / "jobs-schema-v3.json").read_text())
     store = Store(database)
     try:
+        assert migrate.is_current(store.engine)
         assert store.count() == len(expected) == 18
         for record in expected:
             job = store.get(record["id"])

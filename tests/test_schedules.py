@@ -135,7 +135,7 @@ async def cancel_all(api: Any, runs: list[dict[str, Any]]) -> None:
         ({"cron": 5}, 400, "cron"),
         ({"timezone": "Mars/Base"}, 400, "timezone"),
         ({"group": "secret"}, 403, "group"),
-        ({"group": "nosuch"}, 400, "group"),
+        ({"group": "nosuch"}, 403, "group"),  # unknown groups are not revealed
         ({"concurrency_policy": "sometimes"}, 400, "concurrency_policy"),
         ({"misfire_policy": "never"}, 400, "misfire_policy"),
         ({"starting_deadline_seconds": -1}, 400, "starting_deadline_seconds"),

@@ -6,11 +6,12 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..catalog import Dataset, Image, InstanceType
+from ..catalog import Catalog, Dataset, Image, InstanceType
 from ..models import RUNNING, Job
 
 # Reasons a backend reports a job ended; the service turns them into statuses and messages.
@@ -92,6 +93,9 @@ class Backend(LoggingConfigurable):
         """Where the server itself sees the group's persistent directory, if it can."""
         return None
 
+    def check_catalog(self, catalog: Catalog) -> None:
+        """Raise ValueError, at start-up, for a catalog this backend cannot serve."""
+
     def validate(self, spec: JobSpec) -> str | None:
         """A reason this job could never run here, or None."""
         return None
@@ -99,6 +103,13 @@ class Backend(LoggingConfigurable):
     def capacity_problem(self, spec: JobSpec, active: list[Job]) -> str | None:
         """Why the job must wait for capacity now (shown as its message), or None."""
         return None
+
+    def reserve(self, spec: JobSpec, active: list[Job]) -> dict[str, Any]:
+        """Devices handed to the job as the service claims it (after ``capacity_problem``
+        found room, in the claim's transaction): recorded at once in its backend_state,
+        so no other server hands them out, and seen by ``start`` in
+        ``spec.job.backend_state``."""
+        return {}
 
     def start(self, spec: JobSpec, active: list[Job]) -> Started:
         raise NotImplementedError

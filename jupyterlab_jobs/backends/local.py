@@ -23,6 +23,7 @@ from typing import Any
 from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 
 from ..models import Job
+from . import gpus as gpu_devices
 from . import supervisor
 from .base import VANISHED, Backend, BackendError, JobSpec, Outcome, Started
 
@@ -119,8 +120,21 @@ class LocalBackend(Backend):
         "(the server died while starting it) is Failed.",
     ).tag(config=True)
 
+    gpus = List(
+        Unicode(),
+        help="GPU devices jobs may use: indices ('0', '1') or UUIDs ('GPU-...'). Each is "
+        "given to one job at a time, in CUDA_VISIBLE_DEVICES and NVIDIA_VISIBLE_DEVICES of "
+        "the job's environment. Defaults to the NVIDIA GPUs `nvidia-smi -L` lists at "
+        "start-up (none without an NVIDIA driver).",
+    ).tag(config=True)
+
+    @default("gpus")
+    def _default_gpus(self) -> list[str]:
+        return gpu_devices.detect(self.log)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.log.info("GPUs for jobs: %s", ", ".join(self.gpus) or "none")
         self._launcher_lock = threading.Lock()
 
     # -- paths -------------------------------------------------------------------------
@@ -158,8 +172,12 @@ class LocalBackend(Backend):
                 f"Instance type {spec.instance_type.name!r} needs {spec.instance_type.cpu:g} "
                 f"CPUs; this machine offers jobs {self.cpu_capacity:g}"
             )
-        if spec.instance_type.gpu:
-            return f"Instance type {spec.instance_type.name!r} needs GPUs; this machine has none"
+        if spec.instance_type.gpu > len(self.gpus):
+            return (
+                f"Instance type {spec.instance_type.name!r} needs "
+                f"{gpu_devices.count_text(spec.instance_type.gpu)}; this machine offers jobs "
+                f"{len(self.gpus)}"
+            )
         return None
 
     def capacity_problem(self, spec: JobSpec, active: list[Job]) -> str | None:
@@ -171,7 +189,10 @@ class LocalBackend(Backend):
                 f"Insufficient capacity: {used:g} of {self.cpu_capacity:g} CPUs in use, "
                 f"the job needs {spec.job.cpu:g}"
             )
-        return None
+        return gpu_devices.waiting_reason(spec.instance_type.gpu, self.gpus, active)
+
+    def reserve(self, spec: JobSpec, active: list[Job]) -> dict[str, Any]:
+        return {"gpus": gpu_devices.pick(spec.instance_type.gpu, self.gpus, active)}
 
     def _pick_cpus(self, count: int, active: list[Job]) -> list[int]:
         """The ``count`` allowed CPUs least used by the active jobs."""
@@ -198,6 +219,14 @@ class LocalBackend(Backend):
         if spec.image.prefix:
             env["PATH"] = f"{Path(spec.image.prefix) / 'bin'}:{env.get('PATH', os.defpath)}"
         env.update(spec.env)
+        # Only the reserved devices; none at all for a CPU-only job. PCI order makes
+        # CUDA's device numbers those of nvidia-smi, which `gpus` lists by default.
+        visible = ",".join(job.gpus)
+        env.update(
+            CUDA_VISIBLE_DEVICES=visible,
+            NVIDIA_VISIBLE_DEVICES=visible,
+            CUDA_DEVICE_ORDER="PCI_BUS_ID",
+        )
         env["HOME"] = str(home)
         env["TERMINATION_MESSAGE_PATH"] = str(directory / "termination-message")
         cpus = self._pick_cpus(spec.instance_type.cpu_slots, active)
@@ -223,7 +252,7 @@ class LocalBackend(Backend):
             raise BackendError(f"Could not start the job: {answer.removeprefix('error: ')}")
         state = _read_json(directory / "state.json") or {}
         return Started(
-            backend_state=json.dumps({"cpus": cpus, **state}),
+            backend_state=json.dumps({"cpus": cpus, **state, "gpus": job.gpus}),
             started_at=float(state.get("started_at", time.time())),
         )
 

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..models import MANUAL, Job, Origin, iso
-from ..service import MAX_NAME_LENGTH, MAX_PAGE_SIZE, JobService, _describe
+from ..service import MAX_PAGE_SIZE, JobService
 from ..store.schedules import ScheduleStore
+from ..validation import MAX_NAME_LENGTH, _describe
 from .cron import MAX_PREVIEW_RUNS, Recurrence
 from .model import CONCURRENCY_POLICIES, FORBID, MISFIRE_POLICIES, RUN_ONCE, Schedule
 

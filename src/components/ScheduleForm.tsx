@@ -4,6 +4,7 @@ import {
   HTMLSelect,
   InputGroup
 } from '@jupyterlab/ui-components';
+import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { IJobRequest, IOptions, JobsAPIError } from '../api';
@@ -19,12 +20,13 @@ import {
   cronFromPreset,
   parseTime,
   Preset,
-  PRESET_LABELS,
+  PRESET_KINDS,
   PresetKind,
   presetFromCron,
+  presetLabel,
   switchPreset,
   timeText,
-  WEEKDAYS
+  weekdayNames
 } from '../schedules/presets';
 import { FieldErrors } from '../validation';
 import {
@@ -71,6 +73,7 @@ export interface IScheduleFormProps {
   initialJob?: Partial<IJobRequest>;
   onSaved: (schedule: ISchedule) => void;
   onCancel: () => void;
+  trans: TranslationBundle;
 }
 
 /** Errors by field: the job's and the schedule's own. */
@@ -91,7 +94,7 @@ const FIELDS = [
 
 /** The Create/Edit Schedule form: presets or cron, zone, a live preview, Advanced. */
 export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
-  const { options, schedule, api } = props;
+  const { options, schedule, api, trans } = props;
   const initialJob = props.initialJob ?? {};
   const [name, setName] = React.useState(
     schedule?.name ?? initialJob.name ?? ''
@@ -168,7 +171,9 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
 
   if (!options) {
     return (
-      <div className="jp-Jobs-form jp-Jobs-loading">Loading your groups…</div>
+      <div className="jp-Jobs-form jp-Jobs-loading">
+        {trans.__('Loading your groups…')}
+      </div>
     );
   }
 
@@ -201,7 +206,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         : await api.create(request);
       props.onSaved(saved);
     } catch (error) {
-      const found = serverErrors(error, FIELDS);
+      const found = serverErrors(error, FIELDS, trans);
       setErrors(found.fields);
       setFormError(found.form);
     } finally {
@@ -228,23 +233,23 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
           small
           className="jp-Jobs-back"
           onClick={() => props.onCancel()}
-          title="Back without saving"
+          title={trans.__('Back without saving')}
         >
           <caretLeftIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          Schedules
+          {trans.__('Schedules')}
         </Button>
       </div>
       <h2 className="jp-Jobs-formTitle">
-        {schedule ? 'Edit Schedule' : 'Create Schedule'}
+        {schedule ? trans.__('Edit Schedule') : trans.__('Create Schedule')}
       </h2>
       <div className="jp-Jobs-field">
-        <label htmlFor="jp-Jobs-schedule-name">Name</label>
+        <label htmlFor="jp-Jobs-schedule-name">{trans.__('Name')}</label>
         <InputGroup
           id="jp-Jobs-schedule-name"
           name="name"
           value={name}
           onChange={e => setName(e.currentTarget.value)}
-          placeholder="e.g. nightly report"
+          placeholder={trans.__('e.g. nightly report')}
         />
         <FieldError field="name" error={errors.name} />
       </div>
@@ -254,15 +259,18 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         errors={errors}
         onChange={setChoices}
         idPrefix="jp-Jobs-schedule"
+        trans={trans}
       />
       {notebook ? (
         <div className="jp-Jobs-field">
-          <label>Notebook</label>
+          <label>{trans.__('Notebook')}</label>
           <code>{notebook}</code>
         </div>
       ) : (
         <div className="jp-Jobs-field">
-          <label htmlFor="jp-Jobs-schedule-command">Command</label>
+          <label htmlFor="jp-Jobs-schedule-command">
+            {trans.__('Command')}
+          </label>
           <textarea
             id="jp-Jobs-schedule-command"
             name="command"
@@ -275,9 +283,9 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         </div>
       )}
       <fieldset className="jp-Jobs-recurrence">
-        <legend>Recurrence</legend>
+        <legend>{trans.__('Recurrence')}</legend>
         <div className="jp-Jobs-field">
-          <label htmlFor="jp-Jobs-schedule-preset">Repeat</label>
+          <label htmlFor="jp-Jobs-schedule-preset">{trans.__('Repeat')}</label>
           <HTMLSelect
             id="jp-Jobs-schedule-preset"
             name="preset"
@@ -287,15 +295,17 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
                 switchPreset(preset, e.currentTarget.value as PresetKind)
               )
             }
-            options={(Object.keys(PRESET_LABELS) as PresetKind[]).map(kind => ({
-              label: PRESET_LABELS[kind],
+            options={PRESET_KINDS.map(kind => ({
+              label: presetLabel(kind, trans),
               value: kind
             }))}
           />
         </div>
         {preset.kind === 'hourly' && (
           <div className="jp-Jobs-field">
-            <label htmlFor="jp-Jobs-schedule-minute">At minute</label>
+            <label htmlFor="jp-Jobs-schedule-minute">
+              {trans.__('At minute')}
+            </label>
             <InputGroup
               id="jp-Jobs-schedule-minute"
               name="minute"
@@ -314,7 +324,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         )}
         {preset.kind === 'weekly' && (
           <div className="jp-Jobs-field">
-            <label htmlFor="jp-Jobs-schedule-day">On</label>
+            <label htmlFor="jp-Jobs-schedule-day">{trans.__('On')}</label>
             <HTMLSelect
               id="jp-Jobs-schedule-day"
               name="day"
@@ -322,7 +332,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
               onChange={e =>
                 setPreset({ ...preset, day: Number(e.currentTarget.value) })
               }
-              options={WEEKDAYS.map((label, day) => ({
+              options={weekdayNames(trans).map((label, day) => ({
                 label,
                 value: String(day)
               }))}
@@ -331,7 +341,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         )}
         {preset.kind === 'monthly' && (
           <div className="jp-Jobs-field">
-            <label htmlFor="jp-Jobs-schedule-dom">On day</label>
+            <label htmlFor="jp-Jobs-schedule-dom">{trans.__('On day')}</label>
             <HTMLSelect
               id="jp-Jobs-schedule-dom"
               name="day_of_month"
@@ -351,7 +361,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         )}
         {time && preset.kind !== 'custom' && preset.kind !== 'hourly' && (
           <div className="jp-Jobs-field">
-            <label htmlFor="jp-Jobs-schedule-time">At</label>
+            <label htmlFor="jp-Jobs-schedule-time">{trans.__('At')}</label>
             <input
               id="jp-Jobs-schedule-time"
               name="time"
@@ -369,7 +379,9 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         )}
         {preset.kind === 'custom' && (
           <div className="jp-Jobs-field">
-            <label htmlFor="jp-Jobs-schedule-cron">Cron expression</label>
+            <label htmlFor="jp-Jobs-schedule-cron">
+              {trans.__('Cron expression')}
+            </label>
             <InputGroup
               id="jp-Jobs-schedule-cron"
               name="cron"
@@ -377,12 +389,16 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
               onChange={e =>
                 setPreset({ kind: 'custom', cron: e.currentTarget.value })
               }
-              placeholder="minute hour day-of-month month day-of-week"
+              placeholder={trans.__(
+                'minute hour day-of-month month day-of-week'
+              )}
             />
           </div>
         )}
         <div className="jp-Jobs-field">
-          <label htmlFor="jp-Jobs-schedule-timezone">Time zone</label>
+          <label htmlFor="jp-Jobs-schedule-timezone">
+            {trans.__('Time zone')}
+          </label>
           <HTMLSelect
             id="jp-Jobs-schedule-timezone"
             name="timezone"
@@ -397,7 +413,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
           {preview && (
             <>
               <div className="jp-Jobs-description">{preview.description}</div>
-              <div className="jp-Jobs-hint">Next runs:</div>
+              <div className="jp-Jobs-hint">{trans.__('Next runs:')}</div>
               <ol className="jp-Jobs-nextRuns">
                 {preview.next_runs.map(run => (
                   <li key={run} title={run}>
@@ -425,10 +441,10 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         </div>
       </fieldset>
       <details className="jp-Jobs-advanced">
-        <summary>Advanced</summary>
+        <summary>{trans.__('Advanced')}</summary>
         <div className="jp-Jobs-field">
           <label htmlFor="jp-Jobs-schedule-concurrency">
-            While a run is still active
+            {trans.__('While a run is still active')}
           </label>
           <HTMLSelect
             id="jp-Jobs-schedule-concurrency"
@@ -438,10 +454,10 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
               setConcurrency(e.currentTarget.value as ConcurrencyPolicy)
             }
             options={[
-              { label: 'Skip the new run (forbid)', value: 'forbid' },
-              { label: 'Run both (allow)', value: 'allow' },
+              { label: trans.__('Skip the new run (forbid)'), value: 'forbid' },
+              { label: trans.__('Run both (allow)'), value: 'allow' },
               {
-                label: 'Cancel it and start the new one (replace)',
+                label: trans.__('Cancel it and start the new one (replace)'),
                 value: 'replace'
               }
             ]}
@@ -449,7 +465,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         </div>
         <div className="jp-Jobs-field">
           <label htmlFor="jp-Jobs-schedule-misfire">
-            Runs missed while the server was down
+            {trans.__('Runs missed while the server was down')}
           </label>
           <HTMLSelect
             id="jp-Jobs-schedule-misfire"
@@ -457,14 +473,17 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
             value={misfire}
             onChange={e => setMisfire(e.currentTarget.value as MisfirePolicy)}
             options={[
-              { label: 'Run once for all of them', value: 'run_once' },
-              { label: 'Skip them', value: 'skip' },
-              { label: 'Run each (at most 10)', value: 'run_all' }
+              {
+                label: trans.__('Run once for all of them'),
+                value: 'run_once'
+              },
+              { label: trans.__('Skip them'), value: 'skip' },
+              { label: trans.__('Run each (at most 10)'), value: 'run_all' }
             ]}
           />
         </div>
         <div className="jp-Jobs-field">
-          <label htmlFor="jp-Jobs-schedule-start">Start</label>
+          <label htmlFor="jp-Jobs-schedule-start">{trans.__('Start')}</label>
           <input
             id="jp-Jobs-schedule-start"
             name="start_at"
@@ -475,7 +494,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
           <FieldError field="start_at" error={errors.start_at} />
         </div>
         <div className="jp-Jobs-field">
-          <label htmlFor="jp-Jobs-schedule-end">End</label>
+          <label htmlFor="jp-Jobs-schedule-end">{trans.__('End')}</label>
           <input
             id="jp-Jobs-schedule-end"
             name="end_at"
@@ -493,14 +512,14 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
       )}
       <div className="jp-Jobs-formButtons">
         <Button type="button" minimal onClick={() => props.onCancel()}>
-          Cancel
+          {trans.__('Cancel')}
         </Button>
         <button
           type="submit"
           className="jp-Jobs-submit jp-mod-styled jp-mod-accept"
           disabled={busy}
         >
-          {schedule ? 'Save' : 'Create Schedule'}
+          {schedule ? trans.__('Save') : trans.__('Create Schedule')}
         </button>
       </div>
     </form>

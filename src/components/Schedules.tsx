@@ -7,6 +7,7 @@ import {
   InputGroup,
   refreshIcon
 } from '@jupyterlab/ui-components';
+import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { errorMessage, IJob, IOptions, JobsAPIError } from '../api';
@@ -16,6 +17,7 @@ import {
   IScheduleRun,
   SchedulesAPI,
   scheduleState,
+  stateLabel,
   untilText
 } from '../schedules/api';
 import { StatusBadge } from './StatusBadge';
@@ -25,7 +27,8 @@ const POLL_MS = 10000;
 /** Load `load()` now and every POLL_MS while mounted; `reload` asks again at once. */
 function usePolled<T>(
   load: () => Promise<T>,
-  deps: React.DependencyList
+  deps: React.DependencyList,
+  trans: TranslationBundle
 ): {
   value: T | null;
   error: string | null;
@@ -49,7 +52,7 @@ function usePolled<T>(
         e => {
           if (current) {
             setNotFound(e instanceof JobsAPIError && e.status === 404);
-            setError(errorMessage(e));
+            setError(errorMessage(e, trans));
           }
         }
       );
@@ -71,6 +74,7 @@ function usePolled<T>(
 export function NextRun(props: {
   iso: string | null;
   timezone: string;
+  trans: TranslationBundle;
 }): JSX.Element {
   if (!props.iso) {
     return <span>-</span>;
@@ -81,7 +85,12 @@ export function NextRun(props: {
     dateStyle: 'medium',
     timeStyle: 'short'
   });
-  const title = `${inZone} (${props.timezone})\n${absoluteTime(props.iso)} (your time)`;
+  const title = props.trans.__(
+    '%1 (%2)\n%3 (your time)',
+    inZone,
+    props.timezone,
+    absoluteTime(props.iso)
+  );
   return (
     <time dateTime={props.iso} title={title}>
       {untilText(props.iso)}
@@ -97,13 +106,19 @@ export interface IScheduleActions {
   onEdit: (schedule: ISchedule) => void;
   onDeleted: () => void;
   onChanged: () => void;
+  trans: TranslationBundle;
 }
 
-async function act<T>(what: string, work: () => Promise<T>): Promise<T | null> {
+/** Run `work`; on failure say `failed` (with a %1 for the reason) and return null. */
+async function act<T>(
+  failed: string,
+  work: () => Promise<T>,
+  trans: TranslationBundle
+): Promise<T | null> {
   try {
     return await work();
   } catch (error) {
-    Notification.error(`Could not ${what}: ${errorMessage(error)}`, {
+    Notification.error(failed.replace('%1', errorMessage(error, trans)), {
       autoClose: 8000
     });
     return null;
@@ -115,23 +130,35 @@ function ScheduleButtons(props: {
   actions: IScheduleActions;
 }): JSX.Element {
   const { schedule, actions } = props;
+  const trans = actions.trans;
   const owner = schedule.user === actions.user;
   const runNow = async () => {
-    const job = await act('run the schedule', () =>
-      actions.api.runNow(schedule.id)
+    const job = await act(
+      trans.__('Could not run the schedule: %1'),
+      () => actions.api.runNow(schedule.id),
+      trans
     );
     if (job) {
-      Notification.info(`Started "${job.name}"`, {
+      Notification.info(trans.__('Started "%1"', job.name), {
         autoClose: 5000,
-        actions: [{ label: 'Show job', callback: () => actions.onOpenJob(job) }]
+        actions: [
+          {
+            label: trans.__('Show job'),
+            callback: () => actions.onOpenJob(job)
+          }
+        ]
       });
       actions.onChanged();
     }
   };
   const toggle = async () => {
     if (
-      await act(schedule.enabled ? 'pause' : 'resume', () =>
-        actions.api.setEnabled(schedule.id, !schedule.enabled)
+      await act(
+        schedule.enabled
+          ? trans.__('Could not pause: %1')
+          : trans.__('Could not resume: %1'),
+        () => actions.api.setEnabled(schedule.id, !schedule.enabled),
+        trans
       )
     ) {
       actions.onChanged();
@@ -140,47 +167,63 @@ function ScheduleButtons(props: {
   const remove = async () => {
     if (
       !window.confirm(
-        `Delete the schedule "${schedule.name}"? Its jobs stay in the job list.`
+        trans.__(
+          'Delete the schedule "%1"? Its jobs stay in the job list.',
+          schedule.name
+        )
       )
     ) {
       return;
     }
-    if ((await act('delete', () => actions.api.remove(schedule.id))) !== null) {
+    const deleted = await act(
+      trans.__('Could not delete: %1'),
+      async () => {
+        await actions.api.remove(schedule.id);
+        return true;
+      },
+      trans
+    );
+    if (deleted) {
       actions.onDeleted();
     }
   };
-  const notOwner = owner ? undefined : `Only ${schedule.user} may change it`;
+  const notOwner = owner
+    ? undefined
+    : trans.__('Only %1 may change it', schedule.user);
   return (
     <span className="jp-Jobs-scheduleActions">
-      <Button small minimal onClick={runNow} title="Run it now">
-        Run now
+      <Button small minimal onClick={runNow} title={trans.__('Run it now')}>
+        {trans.__('Run now')}
       </Button>
       <Button
         small
         minimal
         disabled={!owner}
         onClick={toggle}
-        title={notOwner ?? (schedule.enabled ? 'Pause' : 'Resume')}
+        title={
+          notOwner ??
+          (schedule.enabled ? trans.__('Pause') : trans.__('Resume'))
+        }
       >
-        {schedule.enabled ? 'Pause' : 'Resume'}
+        {schedule.enabled ? trans.__('Pause') : trans.__('Resume')}
       </Button>
       <Button
         small
         minimal
         disabled={!owner}
         onClick={() => actions.onEdit(schedule)}
-        title={notOwner ?? 'Edit'}
+        title={notOwner ?? trans.__('Edit')}
       >
-        Edit
+        {trans.__('Edit')}
       </Button>
       <Button
         small
         minimal
         disabled={!owner}
         onClick={remove}
-        title={notOwner ?? 'Delete (its jobs stay)'}
+        title={notOwner ?? trans.__('Delete (its jobs stay)')}
       >
-        Delete
+        {trans.__('Delete')}
       </Button>
     </span>
   );
@@ -197,9 +240,11 @@ export function ScheduleList(props: IScheduleListProps): JSX.Element {
   const [group, setGroup] = React.useState('');
   const [mine, setMine] = React.useState(false);
   const [q, setQ] = React.useState('');
+  const { trans } = props;
   const { value, error, reload } = usePolled(
     () => props.api.list({ group, mine, q }),
-    [group, mine, q]
+    [group, mine, q],
+    trans
   );
   const actions = { ...props, onChanged: reload, onDeleted: reload };
   return (
@@ -211,19 +256,19 @@ export function ScheduleList(props: IScheduleListProps): JSX.Element {
           onClick={() => props.onCreate()}
         >
           <addIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          Create Schedule
+          {trans.__('Create Schedule')}
         </Button>
-        <Button small minimal onClick={reload} title="Refresh">
+        <Button small minimal onClick={reload} title={trans.__('Refresh')}>
           <refreshIcon.react tag="span" className="jp-Jobs-buttonIcon" />
         </Button>
       </div>
       <div className="jp-Jobs-filters">
         <HTMLSelect
-          aria-label="Group"
+          aria-label={trans.__('Group')}
           value={group}
           onChange={e => setGroup(e.currentTarget.value)}
           options={[
-            { label: 'All my groups', value: '' },
+            { label: trans.__('All my groups'), value: '' },
             ...(props.options?.groups ?? []).map(g => ({
               label: g.display_name || g.name,
               value: g.name
@@ -236,11 +281,11 @@ export function ScheduleList(props: IScheduleListProps): JSX.Element {
             checked={mine}
             onChange={e => setMine(e.currentTarget.checked)}
           />
-          Mine
+          {trans.__('Mine')}
         </label>
         <InputGroup
-          aria-label="Search schedules"
-          placeholder="Search by name"
+          aria-label={trans.__('Search schedules')}
+          placeholder={trans.__('Search by name')}
           value={q}
           onChange={e => setQ(e.currentTarget.value)}
         />
@@ -252,11 +297,12 @@ export function ScheduleList(props: IScheduleListProps): JSX.Element {
       )}
       {value && value.schedules.length === 0 && (
         <p className="jp-Jobs-empty">
-          No schedules yet. A schedule runs a job again and again, e.g. every
-          weekday at 04:00.
+          {trans.__(
+            'No schedules yet. A schedule runs a job again and again, e.g. every weekday at 04:00.'
+          )}
         </p>
       )}
-      <ul className="jp-Jobs-schedules" aria-label="Schedules">
+      <ul className="jp-Jobs-schedules" aria-label={trans.__('Schedules')}>
         {value?.schedules.map(schedule => (
           <li
             key={schedule.id}
@@ -275,36 +321,40 @@ export function ScheduleList(props: IScheduleListProps): JSX.Element {
                 {schedule.name}
               </a>
               <span
-                className={`jp-Jobs-scheduleState jp-mod-${scheduleState(schedule).toLowerCase()}`}
+                className={`jp-Jobs-scheduleState jp-mod-${scheduleState(schedule)}`}
                 title={schedule.invalid_reason ?? ''}
               >
-                {scheduleState(schedule)}
+                {stateLabel(scheduleState(schedule), trans)}
               </span>
             </div>
             <div
               className="jp-Jobs-scheduleLine"
-              title={`${schedule.cron} (${schedule.timezone})`}
+              title={trans.__('%1 (%2)', schedule.cron, schedule.timezone)}
             >
               {schedule.description} ({schedule.timezone})
             </div>
             <div className="jp-Jobs-scheduleLine jp-Jobs-compactMeta">
-              <span title="Next run">
-                Next:{' '}
+              <span title={trans.__('Next run')}>
+                {trans.__('Next:')}{' '}
                 <NextRun
                   iso={schedule.next_run_at}
                   timezone={schedule.timezone}
+                  trans={trans}
                 />
               </span>
-              <span title="Last run">
-                Last:{' '}
+              <span title={trans.__('Last run')}>
+                {trans.__('Last:')}{' '}
                 {schedule.last_run ? (
-                  <StatusBadge status={schedule.last_run.status} />
+                  <StatusBadge
+                    status={schedule.last_run.status}
+                    trans={trans}
+                  />
                 ) : (
                   '-'
                 )}
               </span>
-              <span title="Group">{schedule.group}</span>
-              <span title="Owner">{schedule.user}</span>
+              <span title={trans.__('Group')}>{schedule.group}</span>
+              <span title={trans.__('Owner')}>{schedule.user}</span>
             </div>
             <ScheduleButtons schedule={schedule} actions={actions} />
           </li>
@@ -314,11 +364,20 @@ export function ScheduleList(props: IScheduleListProps): JSX.Element {
   );
 }
 
-function runLabel(run: IScheduleRun): string {
+function runLabel(run: IScheduleRun, trans: TranslationBundle): string {
   if (run.job) {
-    return run.job.trigger === 'schedule' ? 'Scheduled run' : 'Run now';
+    return run.job.trigger === 'schedule'
+      ? trans.__('Scheduled run')
+      : trans.__('Run now');
   }
-  return `Skipped (${run.reason})`;
+  switch (run.reason) {
+    case 'overlap':
+      return trans.__('Skipped: the previous run was still active');
+    case 'missed':
+      return trans.__('Missed: no server could start it in time');
+    default:
+      return trans.__('Skipped: it could not run');
+  }
 }
 
 export interface IScheduleDetailProps extends IScheduleActions {
@@ -328,16 +387,17 @@ export interface IScheduleDetailProps extends IScheduleActions {
 
 /** A schedule's page: settings, upcoming runs, history, actions. */
 export function ScheduleDetail(props: IScheduleDetailProps): JSX.Element {
-  const { api, scheduleId } = props;
-  const schedule = usePolled(() => api.get(scheduleId), [scheduleId]);
-  const runs = usePolled(() => api.runs(scheduleId), [scheduleId]);
+  const { api, scheduleId, trans } = props;
+  const schedule = usePolled(() => api.get(scheduleId), [scheduleId], trans);
+  const runs = usePolled(() => api.runs(scheduleId), [scheduleId], trans);
   const s = schedule.value;
   const upcoming = usePolled(
     () =>
       s && s.enabled
         ? api.preview(s.cron, s.timezone, 5)
         : Promise.resolve(null),
-    [s?.cron, s?.timezone, s?.enabled]
+    [s?.cron, s?.timezone, s?.enabled],
+    trans
   );
   const reload = () => {
     schedule.reload();
@@ -350,10 +410,10 @@ export function ScheduleDetail(props: IScheduleDetailProps): JSX.Element {
         small
         className="jp-Jobs-back"
         onClick={() => props.onBack()}
-        title="Back to the schedules"
+        title={trans.__('Back to the schedules')}
       >
         <caretLeftIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-        Schedules
+        {trans.__('Schedules')}
       </Button>
     </div>
   );
@@ -362,8 +422,9 @@ export function ScheduleDetail(props: IScheduleDetailProps): JSX.Element {
       <div className="jp-Jobs-detail">
         {header}
         <p className="jp-Jobs-empty">
-          This schedule does not exist (it may have been deleted; its jobs stay
-          in the job list), or belongs to a group you are not a member of.
+          {trans.__(
+            'This schedule does not exist (it may have been deleted; its jobs stay in the job list), or belongs to a group you are not a member of.'
+          )}
         </p>
       </div>
     );
@@ -372,27 +433,32 @@ export function ScheduleDetail(props: IScheduleDetailProps): JSX.Element {
     return (
       <div className="jp-Jobs-detail">
         {header}
-        <div className="jp-Jobs-loading">{schedule.error ?? 'Loading…'}</div>
+        <div className="jp-Jobs-loading">
+          {schedule.error ?? trans.__('Loading…')}
+        </div>
       </div>
     );
   }
   const rows: [string, React.ReactNode][] = [
-    ['State', scheduleState(s)],
-    ['Recurrence', `${s.description} (${s.timezone})`],
-    ['Cron', <code>{s.cron}</code>],
-    ['Next run', <NextRun iso={s.next_run_at} timezone={s.timezone} />],
-    ['Group', s.group],
-    ['Owner', s.user],
-    ['Instance type', s.job.instance_type],
-    ['Image', s.job.image],
+    [trans.__('State'), stateLabel(scheduleState(s), trans)],
+    [trans.__('Recurrence'), trans.__('%1 (%2)', s.description, s.timezone)],
+    [trans.__('Cron'), <code>{s.cron}</code>],
     [
-      s.job.notebook ? 'Notebook' : 'Command',
+      trans.__('Next run'),
+      <NextRun iso={s.next_run_at} timezone={s.timezone} trans={trans} />
+    ],
+    [trans.__('Group'), s.group],
+    [trans.__('Owner'), s.user],
+    [trans.__('Instance type'), s.job.instance_type],
+    [trans.__('Image'), s.job.image],
+    [
+      s.job.notebook ? trans.__('Notebook') : trans.__('Command'),
       <code>{s.job.notebook ?? s.job.command}</code>
     ],
-    ['While a run is active', s.concurrency_policy],
-    ['Missed runs', s.misfire_policy],
-    ['Start', absoluteTime(s.start_at)],
-    ['End', absoluteTime(s.end_at)]
+    [trans.__('While a run is active'), s.concurrency_policy],
+    [trans.__('Missed runs'), s.misfire_policy],
+    [trans.__('Start'), absoluteTime(s.start_at)],
+    [trans.__('End'), absoluteTime(s.end_at)]
   ];
   return (
     <div className="jp-Jobs-detail jp-Jobs-scheduleDetail">
@@ -404,7 +470,7 @@ export function ScheduleDetail(props: IScheduleDetailProps): JSX.Element {
       />
       {s.invalid_reason && (
         <div className="jp-Jobs-banner jp-Jobs-banner-error" role="alert">
-          The last tick could not run: {s.invalid_reason}
+          {trans.__('The last tick could not run: %1', s.invalid_reason)}
         </div>
       )}
       <dl className="jp-Jobs-fields">
@@ -415,12 +481,12 @@ export function ScheduleDetail(props: IScheduleDetailProps): JSX.Element {
           </React.Fragment>
         ))}
       </dl>
-      <h3>Upcoming runs</h3>
+      <h3>{trans.__('Upcoming runs')}</h3>
       {upcoming.value ? (
         <ol className="jp-Jobs-nextRuns">
           {upcoming.value.next_runs.map(run => (
             <li key={run}>
-              <NextRun iso={run} timezone={s.timezone} />{' '}
+              <NextRun iso={run} timezone={s.timezone} trans={trans} />{' '}
               <span className="jp-Jobs-hint">
                 {new Date(run).toLocaleString(undefined, {
                   timeZone: s.timezone,
@@ -432,21 +498,21 @@ export function ScheduleDetail(props: IScheduleDetailProps): JSX.Element {
           ))}
         </ol>
       ) : (
-        <p className="jp-Jobs-hint">None while paused.</p>
+        <p className="jp-Jobs-hint">{trans.__('None while paused.')}</p>
       )}
-      <h3>History</h3>
+      <h3>{trans.__('History')}</h3>
       {runs.value && runs.value.runs.length === 0 && (
-        <p className="jp-Jobs-hint">No runs yet.</p>
+        <p className="jp-Jobs-hint">{trans.__('No runs yet.')}</p>
       )}
       <ul className="jp-Jobs-history">
         {runs.value?.runs.map((run, index) => (
           <li key={run.job?.id ?? `${run.scheduled_for}-${index}`}>
             {run.job ? (
-              <StatusBadge status={run.job.status} />
+              <StatusBadge status={run.job.status} trans={trans} />
             ) : (
-              <span className="jp-Jobs-skipped">Skipped</span>
+              <span className="jp-Jobs-skipped">{trans.__('Skipped')}</span>
             )}{' '}
-            <span>{runLabel(run)}</span>{' '}
+            <span>{runLabel(run, trans)}</span>{' '}
             <span className="jp-Jobs-hint" title={run.scheduled_for ?? ''}>
               {absoluteTime(run.scheduled_for ?? run.job?.created_at)}
             </span>{' '}

@@ -1,4 +1,5 @@
 import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 
 import { IJob, JobStatus, requestAPI } from '../api';
 
@@ -70,12 +71,28 @@ export interface IPreview {
   warnings: string[];
 }
 
-/** Active, Paused or Invalid: what the list shows. */
-export function scheduleState(schedule: ISchedule): string {
+export type ScheduleState = 'active' | 'paused' | 'invalid';
+
+/** Active, paused or invalid: what the list shows. */
+export function scheduleState(schedule: ISchedule): ScheduleState {
   if (schedule.invalid_reason) {
-    return 'Invalid';
+    return 'invalid';
   }
-  return schedule.enabled ? 'Active' : 'Paused';
+  return schedule.enabled ? 'active' : 'paused';
+}
+
+export function stateLabel(
+  state: ScheduleState,
+  trans: TranslationBundle
+): string {
+  switch (state) {
+    case 'active':
+      return trans.__('Active');
+    case 'paused':
+      return trans.__('Paused');
+    case 'invalid':
+      return trans.__('Invalid');
+  }
 }
 
 /**

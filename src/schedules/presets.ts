@@ -3,6 +3,7 @@
  * recognizes what `cronFromPreset` builds (and the macros), so editing a schedule
  * shows the preset it was made with; anything else is a custom expression.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 
 export type Preset =
   | { kind: 'hourly'; minute: number }
@@ -14,24 +15,48 @@ export type Preset =
 
 export type PresetKind = Preset['kind'];
 
-export const PRESET_LABELS: { [K in PresetKind]: string } = {
-  hourly: 'Every hour',
-  daily: 'Every day',
-  weekdays: 'Weekdays (Monday to Friday)',
-  weekly: 'Every week',
-  monthly: 'Every month',
-  custom: 'Custom (cron)'
-};
-
-export const WEEKDAYS = [
-  'Sunday',
-  'Monday',
-  'Tuesday',
-  'Wednesday',
-  'Thursday',
-  'Friday',
-  'Saturday'
+export const PRESET_KINDS: PresetKind[] = [
+  'hourly',
+  'daily',
+  'weekdays',
+  'weekly',
+  'monthly',
+  'custom'
 ];
+
+/** The preset's name in the form. */
+export function presetLabel(
+  kind: PresetKind,
+  trans: TranslationBundle
+): string {
+  switch (kind) {
+    case 'hourly':
+      return trans.__('Every hour');
+    case 'daily':
+      return trans.__('Every day');
+    case 'weekdays':
+      return trans.__('Weekdays (Monday to Friday)');
+    case 'weekly':
+      return trans.__('Every week');
+    case 'monthly':
+      return trans.__('Every month');
+    case 'custom':
+      return trans.__('Custom (cron)');
+  }
+}
+
+/** Day-of-week names, Sunday (cron's 0) first. */
+export function weekdayNames(trans: TranslationBundle): string[] {
+  return [
+    trans.__('Sunday'),
+    trans.__('Monday'),
+    trans.__('Tuesday'),
+    trans.__('Wednesday'),
+    trans.__('Thursday'),
+    trans.__('Friday'),
+    trans.__('Saturday')
+  ];
+}
 
 export function cronFromPreset(preset: Preset): string {
   switch (preset.kind) {

@@ -33,6 +33,7 @@ from kubernetes.client.exceptions import ApiException
 from traitlets import Bool, Dict, Enum, Float, Int, TraitError, Unicode, validate
 from urllib3.exceptions import HTTPError
 
+from ...catalog import Catalog
 from ...models import PENDING, Job
 from ..base import CANCELLED, VANISHED, Backend, BackendError, JobSpec, Outcome, Progress, Started
 from . import manifests, status
@@ -355,6 +356,20 @@ class KubernetesBackend(Backend):
         except ValueError as error:
             return str(error)
         return None
+
+    def check_catalog(self, catalog: Catalog) -> None:
+        # Rejected rather than made unique with a hash: administrators create the claims
+        # by the documented template, and a hash would silently move a group to a new,
+        # empty claim. Renaming a group (or the template) is the admin's clear choice.
+        problems = manifests.group_name_clashes(
+            self.group_pvc_template, [group.name for group in catalog.groups]
+        )
+        if problems:
+            raise ValueError(
+                "The catalog cannot run on Kubernetes: "
+                + "; ".join(problems)
+                + ". Rename all but one of each set of groups."
+            )
 
     def capacity_problem(self, spec: JobSpec, active: list[Job]) -> str | None:
         return None  # the cluster queues: a pod waiting for a node is reported as Pending

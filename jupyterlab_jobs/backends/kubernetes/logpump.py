@@ -9,20 +9,30 @@ last timestamp written and how many lines carried it, in ``log-position.json`` b
 the log. After a dropped stream or a server restart it asks again from a little before
 that moment (``sinceSeconds``) and skips what it already wrote, so no line is lost or
 doubled.
+
+Servers sharing a ``data_dir`` each see the job, but only one copies its log: a pump
+holds an exclusive ``flock`` on ``log-pump.lock`` in the job's directory while it copies,
+and the other servers' pumps wait for it. When the holder stops (or its process dies,
+and the kernel releases its lock), one of them takes the lock and resumes from the
+position the holder saved. The position also records the log's length after the last
+line saved, so a holder killed between writing a line and saving the position leaves
+no half-copied or doubled line: the taker cuts the log back to that length first.
 """
 
 from __future__ import annotations
 
 import calendar
 import contextlib
+import fcntl
 import json
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from kubernetes.client.exceptions import ApiException
 
@@ -31,6 +41,9 @@ from .status import parse_time
 # Ask again from this many seconds before the last line written: covers clock skew
 # between this server and the node; duplicates are skipped by timestamp.
 RESUME_MARGIN_SECONDS = 30
+# How often a pump waiting for another server's copy tries to take over.
+TAKEOVER_INTERVAL_SECONDS = 0.2
+LOCK_FILE = "log-pump.lock"
 
 
 def timestamp_ns(text: bytes) -> int | None:
@@ -60,13 +73,16 @@ class LogPosition:
         self.last_ns = 0
         self.count = 0
         self.done = False
+        self.size: int | None = None  # bytes of the log when saved (None: not recorded)
         with contextlib.suppress(FileNotFoundError, ValueError, TypeError, KeyError):
             state = json.loads(path.read_text(encoding="utf-8"))
             self.last_ns, self.count = int(state["last_ns"]), int(state["count"])
             self.done = bool(state.get("done"))
+            size = state.get("size")
+            self.size = int(size) if size is not None else None
 
     def save(self) -> None:
-        state = {"last_ns": self.last_ns, "count": self.count, "done": self.done}
+        state = {"last_ns": self.last_ns, "count": self.count, "done": self.done, "size": self.size}
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(state), encoding="utf-8")
         temporary.replace(self.path)
@@ -98,6 +114,7 @@ class LogPump:
         self.read_log = read_log
         self.container_finished = container_finished
         self.log_path = log_path
+        self.position_path = position_path
         self.position = LogPosition(position_path)
         self.request_timeout = request_timeout
         self.read_timeout = read_timeout
@@ -129,8 +146,13 @@ class LogPump:
 
     def _run(self) -> None:
         delay = 0.1
+        lock: IO[bytes] | None = None
         try:
-            while not self._stopping.is_set():
+            lock = self._take_over()
+            if lock is not None:
+                self.position = LogPosition(self.position_path)  # as the last holder left it
+                self._resume_file()
+            while lock is not None and not self.position.done and not self._stopping.is_set():
                 finished = self.container_finished()
                 try:
                     self._copy()
@@ -149,13 +171,50 @@ class LogPump:
                     delay = 0.1
                 self._stopping.wait(delay)
                 delay = min(delay * 2, self.max_backoff)
-            if not self._stopping.is_set():
+            if lock is not None and not self._stopping.is_set():
                 self.position.done = True
                 self.position.save()
         except Exception:
             self.log.exception("Log pump of job %s failed", self.job_id)
         finally:
+            if lock is not None:
+                lock.close()  # another server's pump may take over from the saved position
             self.done.set()
+
+    def _take_over(self) -> IO[bytes] | None:
+        """The job's pump lock, once no other pump (of any server) holds it; None if
+        stopped while waiting."""
+        descriptor = os.open(
+            self.position_path.parent / LOCK_FILE,
+            os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o600,
+        )
+        lock = os.fdopen(descriptor, "r+b")
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not waiting:
+                    waiting = True
+                    self.log.info(
+                        "Log of job %s: copied by another server; standing by", self.job_id
+                    )
+                if self._stopping.wait(TAKEOVER_INTERVAL_SECONDS):
+                    lock.close()
+                    return None
+            else:
+                if waiting:
+                    self.log.info("Log of job %s: taking over the copy", self.job_id)
+                return lock
+
+    def _resume_file(self) -> None:
+        """Cut what a holder wrote after its last saved position (it died in between)."""
+        if self.position.size is None:
+            return
+        with contextlib.suppress(FileNotFoundError), self.log_path.open("r+b") as output:
+            if output.seek(0, os.SEEK_END) > self.position.size:
+                output.truncate(self.position.size)
 
     def _copy(self) -> None:
         """One follow stream, appended to the file from where the copy left off."""
@@ -188,10 +247,12 @@ class LogPump:
                         skip_same = self._skip_left(line, last_ns, skip_same)
                     if written:
                         output.flush()
+                        self.position.size = output.tell()
                         self.position.save()
                 # A clean end: an unterminated last line is complete as it is.
                 if buffer and self._write(output, buffer, b"", last_ns, skip_same):
                     output.flush()
+                    self.position.size = output.tell()
                     self.position.save()
         finally:
             self._response = None

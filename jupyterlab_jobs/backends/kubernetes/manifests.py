@@ -13,7 +13,7 @@ import hashlib
 import re
 import shlex
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...catalog import Dataset, Image, InstanceType, parse_memory
@@ -173,6 +173,28 @@ def dataset_volume(dataset: Dataset, volume_name: str) -> dict[str, Any]:
 
 def group_pvc_name(template: str, group: str) -> str:
     return template.format(group=dns_slug(group) or _digest(group))
+
+
+def group_name_clashes(template: str, groups: list[str]) -> list[str]:
+    """Why these groups cannot share one cluster: groups whose names differ only in case
+    or punctuation (``ml_team``, ``ML-team``) would share a PersistentVolumeClaim (or a
+    label value), so one group's jobs would write into another's project directory.
+
+    A template without ``{group}`` names one claim for all groups on purpose: no clash.
+    """
+    derived: dict[str, Callable[[str], str]] = {"label value": label_value}
+    if group_pvc_name(template, "a") != group_pvc_name(template, "b"):
+        derived["PersistentVolumeClaim"] = lambda group: group_pvc_name(template, group)
+    problems = []
+    for what, derive in derived.items():
+        sharing: dict[str, list[str]] = {}
+        for group in groups:
+            sharing.setdefault(derive(group), []).append(group)
+        for name, names in sorted(sharing.items()):
+            if len(names) > 1:
+                listed = ", ".join(repr(group) for group in sorted(names))
+                problems.append(f"groups {listed} would share the {what} {name!r}")
+    return problems
 
 
 def setup_script(group: str, datasets: list[Dataset]) -> str:
