@@ -486,3 +486,18 @@ async def test_a_notebook_schedule_runs_the_notebook_as_it_is_at_each_tick(
     clock.set(minute(2))
     runs = await settle(api, clock, sid, 2)
     assert runs[0]["reason"] == "invalid" and "report.ipynb" in runs[0]["message"]
+
+
+async def test_the_list_pages_with_sealed_cursors(api: Any) -> None:
+    ids = [
+        (await api.call("POST", "schedules", schedule_body(name=f"s{i}"), expect=201))["id"]
+        for i in range(3)
+    ]
+    first = await api.call("GET", "schedules", limit=2)
+    assert [s["id"] for s in first["schedules"]] == ids[::-1][:2]
+    second = await api.call("GET", "schedules", limit=2, cursor=first["next_cursor"])
+    assert [s["id"] for s in second["schedules"]] == [ids[0]]
+    assert second["next_cursor"] is None
+    for cursor, params in [("s1", {}), (first["next_cursor"], {"mine": "true"})]:
+        refused = await api.raw("GET", "schedules", limit=2, cursor=cursor, **params)
+        assert refused.code == 400 and '"field": "cursor"' in refused.body.decode()

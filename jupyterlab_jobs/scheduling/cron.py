@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cron_descriptor import ExpressionDescriptor, Options  # type: ignore[import-untyped]
 from cronsim import CronSim, CronSimError
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, quoted
 
 UTC = timezone.utc
 MACROS = {
@@ -53,7 +53,7 @@ def zone(name: str) -> ZoneInfo:
         return _zone(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidInput(
-            f"Unknown time zone {name[:100]!r}; use an IANA name such as Europe/Berlin",
+            f"Unknown time zone {quoted(name)}; use an IANA name such as Europe/Berlin",
             field="timezone",
         ) from None
 
@@ -75,7 +75,7 @@ def expand(cron: str) -> str:
         expanded = MACROS.get(text.lower())
         if expanded is None:
             raise InvalidInput(
-                f"Unknown cron macro {text[:30]!r}; use one of "
+                f"Unknown cron macro {quoted(text)}; use one of "
                 "@hourly, @daily, @weekly, @monthly, @yearly",
                 field="cron",
             )
@@ -108,14 +108,14 @@ class Recurrence:
             first = next(CronSim(expression, datetime(2000, 1, 1)))
         except CronSimError as error:
             raise InvalidInput(
-                f"{cron.strip()[:MAX_CRON_LENGTH]!r} is not a valid cron expression: {error}"
+                f"{quoted(cron.strip())} is not a valid cron expression: {error}"
                 + (" (it never fires)" if "day-of-month" in str(error) else ""),
                 field="cron",
             ) from None
         except StopIteration:
             first = None
         if first is None:
-            raise InvalidInput(f"{cron.strip()!r} never fires", field="cron")
+            raise InvalidInput(f"{quoted(cron.strip())} never fires", field="cron")
         return cls(cron.strip(), expression, timezone_name, tz)
 
     # -- when --------------------------------------------------------------------------

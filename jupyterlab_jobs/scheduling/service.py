@@ -7,6 +7,7 @@ resumes and deletes it. A schedule of a group the user is not in is unknown (404
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -15,9 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import Forbidden, InvalidInput, NotFound
+from ..errors import Forbidden, InvalidInput, NotFound, quoted
 from ..models import MANUAL, Job, Origin, iso
-from ..service import MAX_PAGE_SIZE, JobService
+from ..service import MAX_PAGE_SIZE, JobService, not_a_member
 from ..store.schedules import ScheduleStore
 from ..validation import MAX_NAME_LENGTH, _describe
 from .cron import MAX_PREVIEW_RUNS, Recurrence
@@ -97,14 +98,14 @@ class ScheduleService:
     def get(self, user: str, schedule_id: str) -> Schedule:
         schedule = self.store.get(schedule_id) if len(schedule_id) <= 64 else None
         if schedule is None or schedule.group not in self.jobs.groups_of(user):
-            raise NotFound(f"No schedule with id {schedule_id!r}")
+            raise NotFound(f"No schedule with id {quoted(schedule_id)}")
         return schedule
 
     def _owned(self, user: str, schedule_id: str) -> Schedule:
         schedule = self.get(user, schedule_id)
         if schedule.user != user:
             raise Forbidden(
-                f"Only {schedule.user}, who owns schedule {schedule.name!r}, may change it"
+                f"Only {schedule.user}, who owns schedule {quoted(schedule.name)}, may change it"
             )
         return schedule
 
@@ -124,15 +125,22 @@ class ScheduleService:
         groups = self.jobs.groups_of(user)
         if group is not None:
             if group not in groups:
-                raise Forbidden(f"You are not a member of group {group!r}", field="group")
+                raise not_a_member(group)
             groups = [group]
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", field="limit")
         if len(q) > MAX_NAME_LENGTH:
             raise InvalidInput(f"q must be at most {MAX_NAME_LENGTH} characters", field="q")
-        page, next_cursor = self.store.page(
-            groups, user=user if mine else None, name_contains=q, limit=limit, cursor=cursor
+        # Sealed and bound to this list, as the job list's cursors are.
+        scope = json.dumps(["schedules", user, group, mine, q])
+        page, position = self.store.page(
+            groups,
+            user=user if mine else None,
+            name_contains=q,
+            limit=limit,
+            cursor=self.jobs.cursors.decode(cursor, scope) if cursor else None,
         )
+        next_cursor = self.jobs.cursors.encode(position, scope) if position else None
         return {"schedules": [self.render(s) for s in page], "next_cursor": next_cursor}
 
     def runs(self, user: str, schedule_id: str, limit: int = 50) -> dict[str, Any]:
@@ -174,7 +182,8 @@ class ScheduleService:
             raise InvalidInput("the body must be a JSON object")
         unknown = set(body) - {"cron", "timezone", "after", "count"}
         if unknown:
-            raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+            name = sorted(unknown)[0]
+            raise InvalidInput(f"unknown field {quoted(name)}", field=name[:64])
         if "cron" not in body:
             raise InvalidInput("cron is required", field="cron")
         count = body.get("count", 5)
