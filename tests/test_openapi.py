@@ -33,6 +33,16 @@ EXPECTED_CODES = {
     ("post", "/jupyterlab-jobs/jobs/{job_id}/rerun"): {"201", "400", "403", "404"},
     ("get", "/jupyterlab-jobs/jobs/{job_id}/logs"): {"200", "400", "403", "404", "409", "410"},
     ("get", "/jupyterlab-jobs/openapi.json"): {"200", "403"},
+    ("get", "/jupyterlab-jobs/schedules"): {"200", "400", "403"},
+    ("post", "/jupyterlab-jobs/schedules"): {"201", "400", "403", "413"},
+    ("post", "/jupyterlab-jobs/schedules/preview"): {"200", "400", "403"},
+    ("get", "/jupyterlab-jobs/schedules/{schedule_id}"): {"200", "403", "404"},
+    ("patch", "/jupyterlab-jobs/schedules/{schedule_id}"): {"200", "400", "403", "404", "413"},
+    ("delete", "/jupyterlab-jobs/schedules/{schedule_id}"): {"204", "403", "404"},
+    ("post", "/jupyterlab-jobs/schedules/{schedule_id}/pause"): {"200", "403", "404"},
+    ("post", "/jupyterlab-jobs/schedules/{schedule_id}/resume"): {"200", "403", "404"},
+    ("post", "/jupyterlab-jobs/schedules/{schedule_id}/run"): {"201", "400", "403", "404"},
+    ("get", "/jupyterlab-jobs/schedules/{schedule_id}/runs"): {"200", "400", "403", "404"},
 }
 
 
@@ -106,6 +116,8 @@ def json_schema(node: dict[str, Any], strict: bool) -> dict[str, Any]:
             out["type"] = [out["type"], "null"]
         if "enum" in out:
             out["enum"] = [*out["enum"], None]
+        if "type" not in out:  # a nullable allOf (of a $ref)
+            out = {"anyOf": [out, {"type": "null"}]}
     return out
 
 
