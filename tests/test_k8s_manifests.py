@@ -525,9 +525,10 @@ def test_a_catalog_with_clashing_groups_is_a_startup_error(tmp_path: Path) -> No
         "The catalog cannot run on Kubernetes: groups 'ML-team', 'ml_team' would share "
         "the PersistentVolumeClaim 'project-ml-team'. Rename all but one of each set of groups."
     )
+    # initialize_settings logs this and exits the server (tests/test_startup.py).
     with pytest.raises(ValueError, match=re.escape(message)):
-        app.initialize_settings()
-    app.store.close()
+        app._initialize()
+    app._close()
     # The local backend keeps each group's directory under its exact name: no clash.
     local = JobsApp(
         data_dir=str(tmp_path / "local"),

@@ -30,6 +30,9 @@ from .safe_files import UnsafeFile, ensure_private_directory, read_json_object
 
 # sockaddr_un holds 108 bytes; leave room for "/<pid>-<n>.sock".
 MAX_SOCKET_DIR_LENGTH = 80
+# A claimed job with no start record is taken as never started only this long after its
+# launch timeout: the claiming server may still be writing its record to the store.
+LAUNCH_MARGIN_SECONDS = 5.0
 
 
 class LocalBackend(Backend):
@@ -134,6 +137,8 @@ class LocalBackend(Backend):
         self._cancel_asked: dict[str, float] = {}
         # Records of jobs started here, until the store has them (a job may end first).
         self._starting: dict[str, JobRecord] = {}
+        # Jobs this server is starting right now (claimed, no start record yet).
+        self._launching: set[str] = set()
         # Jobs started by a new Python rather than the launcher (the slow path).
         self.direct_starts = 0
 
@@ -245,6 +250,13 @@ class LocalBackend(Backend):
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, spec: JobSpec, active: list[Job]) -> Started:
+        self._launching.add(spec.job.id)
+        try:
+            return self._start(spec, active)
+        finally:
+            self._launching.discard(spec.job.id)
+
+    def _start(self, spec: JobSpec, active: list[Job]) -> Started:
         job = spec.job
         directory = self.job_dir(job)
         directory.mkdir(parents=True, exist_ok=True)
@@ -354,7 +366,10 @@ class LocalBackend(Backend):
             return self._ended(VANISHED, f"The job's record is unusable: {error}")
         if record is None:
             claimed = json.loads(job.backend_state or "{}").get("claimed_at", job.created_at)
-            if time.time() - claimed < self.launch_timeout_seconds:
+            waited = time.time() - claimed
+            if job.id in self._launching or waited < (
+                self.launch_timeout_seconds + LAUNCH_MARGIN_SECONDS
+            ):
                 return None
             return self._ended(
                 VANISHED,
