@@ -20,10 +20,11 @@ FRONTEND_SOURCES := $(shell find src style schema -type f 2>/dev/null) \
 CHROMIUM := /usr/bin/chromium
 LABEXT_LINK := $(VENV)/share/jupyter/labextensions/jupyterlab-jobs
 
-.PHONY: help venv build run lint jest pytest ui-test test bench chromium clean
+.PHONY: help venv build run run-hub lint jest pytest ui-test test bench chromium clean
 
 help:
 	@echo "make run    start JupyterLab with jupyterlab-jobs (examples/jupyter_server_config.py)"
+	@echo "make run-hub  a local multi-user JupyterHub with the jobs service (examples/jupyterhub_config.py)"
 	@echo "make test   lint, then the jest, pytest and browser test suites"
 	@echo "make venv   create .venv/ with the package installed in editable mode"
 	@echo "make build  rebuild the frontend into jupyterlab_jobs/labextension"
@@ -68,6 +69,13 @@ run: venv build
 		|| { echo "examples/jupyter_server_config.py is missing" >&2; exit 1; }
 	$(VENV)/bin/jupyter lab --config=examples/jupyter_server_config.py \
 		--ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
+
+# The multi-user mode on one machine: JupyterHub, the jobs service and demo users.
+run-hub: venv build
+	$(PY) -m pip install --quiet -e ".[hub]"
+	@echo "JupyterHub at http://127.0.0.1:8000/ - log in as alice (group research), bob (ops)"
+	@echo "or carol (both) with any password. State: .demo-hub/ (delete it to start over)."
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyterhub -f examples/jupyterhub_config.py
 
 lint: venv
 	$(VENV)/bin/ruff check $(PY_LINT_PATHS)

@@ -15,6 +15,7 @@ from .backends.local import LocalBackend
 from .catalog import Catalog
 from .handlers import make_handlers
 from .identity import GroupsProvider, StaticGroupsProvider, default_user
+from .proxy import make_proxy_handlers
 from .service import JobService
 from .store import Store
 from .tasks import BackgroundTasks
@@ -121,12 +122,34 @@ class JobsApp(ExtensionApp):
         help="How often log and record retention runs.",
     ).tag(config=True)
 
+    service_url = Unicode(
+        help="Client mode (under JupyterHub): the URL of the jobs service, e.g. "
+        "http://127.0.0.1:10101/services/jobs/. When set, this server keeps no jobs, "
+        "store or backend: it forwards each request to the service with the requesting "
+        "user's own hub token. Defaults to $JUPYTERLAB_JOBS_SERVICE_URL (empty: standalone).",
+    ).tag(config=True)
+
+    @default("service_url")
+    def _default_service_url(self) -> str:
+        return os.environ.get("JUPYTERLAB_JOBS_SERVICE_URL", "")
+
+    service_timeout_seconds = Float(
+        30.0,
+        min=0.1,
+        help="Client mode: how long a request to the jobs service may take before the "
+        "user gets 504 (log follow streams are not limited by it).",
+    ).tag(config=True)
+
     max_body_bytes = Int(
         2 * 1024 * 1024,
         help="Request bodies larger than this are refused with 413.",
     ).tag(config=True)
 
     def initialize_settings(self) -> None:
+        if self.service_url:
+            self.settings["jupyterlab_jobs"] = self
+            self.log.info("jupyterlab-jobs: client of the jobs service at %s", self.service_url)
+            return
         catalog = Catalog.load(
             groups=self.groups,
             instance_types=self.instance_types,
@@ -139,7 +162,7 @@ class JobsApp(ExtensionApp):
         self.store = Store(data_dir / "jobs.sqlite")
         self.backend = self.backend_class(parent=self, data_dir=str(data_dir))
         self.backend.check_catalog(catalog)
-        provider = self.groups_provider_class(parent=self)
+        provider = self.groups_provider = self.groups_provider_class(parent=self)
         if isinstance(provider, StaticGroupsProvider):
             provider.catalog_users = {g.name: list(g.users) for g in catalog.groups}
         self.service = JobService(
@@ -147,6 +170,7 @@ class JobsApp(ExtensionApp):
             catalog=catalog,
             backend=self.backend,
             groups_for=provider.groups_for,
+            admin_groups_for=provider.admin_groups_for,
             max_runtime_seconds=self.max_runtime_seconds,
             log_retention_seconds=self.log_retention_seconds,
             record_retention_seconds=self.record_retention_seconds,
@@ -169,7 +193,7 @@ class JobsApp(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(make_handlers())
+        self.handlers.extend(make_proxy_handlers() if self.service_url else make_handlers())
 
     def user_for(self, current_user: Any) -> str:
         """Under JupyterHub the authenticated hub user; standalone, ``standalone_user``."""
@@ -178,8 +202,10 @@ class JobsApp(ExtensionApp):
         return self.standalone_user
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        self.tasks.start()
+        if not self.service_url:
+            self.tasks.start()
 
     async def stop_extension(self) -> None:
-        await self.tasks.stop()
-        self.store.close()
+        if not self.service_url:
+            await self.tasks.stop()
+            self.store.close()

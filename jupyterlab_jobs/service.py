@@ -86,6 +86,8 @@ class JobRequest(BaseModel):
     image: str = Field(min_length=1, max_length=200)
     command: str = Field(default="", max_length=MAX_COMMAND_LENGTH)
     notebook: str | None = Field(default=None, min_length=1, max_length=1024)
+    # The notebook itself, for a server that cannot see the user's files (the hub service).
+    notebook_content: str | None = Field(default=None, max_length=MAX_NOTEBOOK_BYTES)
     parameters: dict[str, Any] | None = None
 
     @field_validator("name", "group", "instance_type", "image", "notebook")
@@ -118,6 +120,8 @@ class JobRequest(BaseModel):
             raise InvalidInput("command must not be empty", field="command")
         if self.notebook is not None and self.command:
             raise InvalidInput("give either a command or a notebook, not both", field="notebook")
+        if self.notebook is None and self.notebook_content is not None:
+            raise InvalidInput("notebook_content needs notebook (its path)", field="notebook")
         if self.notebook is None and self.parameters is not None:
             raise InvalidInput("parameters are only for notebook jobs", field="parameters")
 
@@ -155,6 +159,7 @@ class JobService:
         catalog: Catalog,
         backend: Backend,
         groups_for: Callable[[str], list[str]],
+        admin_groups_for: Callable[[str], list[str]] | None = None,
         max_runtime_seconds: int = 86400,
         log_retention_seconds: int = 7 * 86400,
         record_retention_seconds: int = 0,
@@ -169,6 +174,7 @@ class JobService:
         self.catalog = catalog
         self.backend = backend
         self._groups_for = groups_for
+        self._admin_groups_for = admin_groups_for
         self.max_runtime_seconds = max_runtime_seconds
         self.log_retention_seconds = log_retention_seconds
         self.record_retention_seconds = record_retention_seconds
@@ -189,9 +195,18 @@ class JobService:
         self._groups_cache[user] = (now, groups)
         return groups
 
+    def visible_groups(self, user: str) -> list[str]:
+        """The groups whose jobs ``user`` sees and may cancel: their own, and those they
+        administer (``*``: every group). Creating stays limited to their own groups."""
+        administered = self._admin_groups_for(user) if self._admin_groups_for else []
+        configured = {g.name for g in self.catalog.groups}
+        if "*" in administered:
+            return sorted(configured)
+        return sorted(set(self.groups_of(user)) | (set(administered) & configured))
+
     def get(self, user: str, job_id: str) -> Job:
         job = self.store.get(job_id) if len(job_id) <= 64 else None
-        if job is None or job.group not in self.groups_of(user):
+        if job is None or job.group not in self.visible_groups(user):
             raise NotFound(f"No job with id {job_id!r}")
         return job
 
@@ -242,7 +257,7 @@ class JobService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Job], str | None]:
-        groups = self.groups_of(user)
+        groups = self.visible_groups(user)
         if group is not None:
             if group not in groups:
                 raise Forbidden(f"You are not a member of group {group!r}", field="group")
@@ -339,11 +354,14 @@ class JobService:
         )
         content = None
         if request.notebook is not None:
-            content = (
-                self._snapshot_of(rerun).read_bytes()
-                if rerun
-                else self._read_notebook(request.notebook)
-            )
+            if rerun:
+                content = self._snapshot_of(rerun).read_bytes()
+            elif request.notebook_content is not None:
+                content = self._checked_notebook(
+                    request.notebook, request.notebook_content.encode("utf-8")
+                )
+            else:
+                content = self._read_notebook(request.notebook)
             self._prepare_notebook_job(job, request)
         if content is not None:
             # Written before `validate`, which may look at the files (their size).
@@ -385,8 +403,6 @@ class JobService:
 
     def _read_notebook(self, notebook: str) -> bytes:
         """The bytes of a notebook under the Jupyter root, checked to be a notebook."""
-        import nbformat
-
         if self.notebook_root is None:
             raise InvalidInput("This server has no notebook directory", field="notebook")
         root = self.notebook_root.resolve()
@@ -403,7 +419,14 @@ class JobService:
             raise InvalidInput(
                 f"notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB", field="notebook"
             )
-        content = path.read_bytes()
+        return self._checked_notebook(notebook, path.read_bytes())
+
+    def _checked_notebook(self, notebook: str, content: bytes) -> bytes:
+        """``content`` if it is a notebook (nbformat 4) named ``*.ipynb``."""
+        import nbformat
+
+        if not notebook.endswith(".ipynb"):
+            raise InvalidInput("notebook must be a .ipynb file", field="notebook")
         try:
             nbformat.reads(content.decode("utf-8"), as_version=4)  # type: ignore[no-untyped-call]
         except Exception as error:
