@@ -121,10 +121,14 @@ class HubProcess:
 
     def token(self, user: str, **options: Any) -> str:
         """A new API token of ``user`` (the DummyAuthenticator takes any password)."""
+        return str(self.token_model(user, **options)["token"])
+
+    def token_model(self, user: str, **options: Any) -> dict[str, Any]:
+        """The hub's model of a new token of ``user`` (with ``token`` and ``id``)."""
         body = {"auth": {"username": user, "password": "any"}, **options}
         reply = self.request("POST", f"/hub/api/users/{user}/tokens", body=body)
         assert reply.status == 201, reply
-        return str(reply.json["token"])
+        return dict(reply.json)
 
     def spawn(self, users: dict[str, str], timeout: float = 180) -> None:
         """Start the servers of ``users`` (name -> token) and wait until all answer."""

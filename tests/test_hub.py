@@ -14,9 +14,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import nbformat
 import pytest
 from hub_process import HubProcess, Response
 from server_process import free_port
@@ -39,7 +41,8 @@ c.JupyterHub.load_groups = {{
     "staff": {{"users": ["gina", "hank"]}},  # no such group in the catalog
 }}
 c.JupyterHub.load_roles = [
-    {{"name": "user", "scopes": ["self", "access:services!service=jobs"]}},
+    {{"name": "user",
+      "scopes": ["self", "shares!user", "read:users:name", "access:services!service=jobs"]}},
     {{"name": "research-admin", "scopes": ["custom:jobs:admin!group=research"],
       "users": ["erin"]}},
     {{"name": "other-service", "scopes": ["access:services!service=jobs"],
@@ -257,3 +260,232 @@ def test_group_removal_takes_effect_at_once_for_changes_and_within_the_cache_tim
         hub.admin("POST", "/hub/api/groups/research/users", {"users": ["frank"]})
     time.sleep(CACHE_SECONDS + 0.5)
     assert hub.service("frank", "POST", f"jobs/{running['id']}/cancel").status == 200
+
+
+# -- acceptance 2: forgery fails and changes nothing ------------------------------------
+ENDPOINTS = [
+    "options",
+    "jobs",
+    "jobs/{id}",
+    "jobs/{id}/logs",
+    "jobs/{id}/cancel",
+    "jobs/{id}/rerun",
+]
+
+
+def all_calls(job_id: str) -> list[tuple[str, str, Any]]:
+    create = {"name": "forged", "group": "research", "command": "true", **QUICK}
+    return [
+        ("GET", "options", None),
+        ("GET", "jobs", None),
+        ("POST", "jobs", create),
+        ("GET", f"jobs/{job_id}", None),
+        ("GET", f"jobs/{job_id}/logs", None),
+        ("POST", f"jobs/{job_id}/cancel", None),
+        ("POST", f"jobs/{job_id}/rerun", None),
+    ]
+
+
+def test_forged_identities_get_401_or_403_and_change_nothing(hub: Hub) -> None:
+    job = hub.submit("alice", "research", "sleep 60")
+    before = [j["id"] for j in hub.service("alice", "GET", "jobs?limit=200").json["jobs"]]
+    no_scope = hub.process.token("alice", scopes=["read:users:name!user=alice"])
+    expiring = hub.process.token("alice", expires_in=1)
+    revoked = hub.process.token_model("alice")
+    assert hub.service(None, "GET", "options", token=revoked["token"]).status == 200
+    deleted = hub.admin("DELETE", f"/hub/api/users/alice/tokens/{revoked['id']}")
+    assert deleted.status == 204, deleted
+    time.sleep(1.5)
+    cases = {
+        "no token": (None, {}, 401),
+        "a made-up token": ("0123456789abcdef", {}, 401),
+        "an expired token": (expiring, {}, 401),
+        "another service's token": (OTHER_SERVICE_TOKEN, {}, 403),
+        "a token without access:services!service=jobs": (no_scope, {}, 403),
+        "a user header without a token": (None, {"X-Forwarded-User": "alice"}, 401),
+    }
+    for what, (token, headers, status) in cases.items():
+        for method, path, body in all_calls(job["id"]):
+            reply = hub.service(None, method, path, body, token=token, headers=headers)
+            assert reply.status == status, (what, method, path, reply)
+            assert reply.json["message"], (what, reply)
+    # a revoked token cannot change anything at once; reads stop within the cache time
+    for method, path, body in all_calls(job["id"]):
+        if method == "POST":
+            reply = hub.service(None, method, path, body, token=revoked["token"])
+            assert reply.status == 401, (method, path, reply)
+    time.sleep(CACHE_SECONDS + 0.5)
+    assert hub.service(None, "GET", "jobs", token=revoked["token"]).status == 401
+    # headers and parameters naming another user do not change who the caller is
+    forged = {"X-Forwarded-User": "alice", "X-JupyterHub-User": "alice", "REMOTE_USER": "alice"}
+    assert hub.service("bob", "GET", "options?user=alice", headers=forged).json["user"] == "bob"
+    assert hub.service("bob", "GET", f"jobs/{job['id']}", headers=forged).status == 404
+    assert hub.service("bob", "POST", f"jobs/{job['id']}/cancel", headers=forged).status == 404
+
+    after = hub.service("alice", "GET", "jobs?limit=200").json["jobs"]
+    assert [j["id"] for j in after] == before
+    assert hub.service("alice", "GET", f"jobs/{job['id']}").json["status"] == "Running"
+    hub.service("alice", "POST", f"jobs/{job['id']}/cancel")
+
+
+def test_on_a_shared_server_the_visitor_acts_as_themselves(hub: Hub) -> None:
+    shared = hub.process.request(
+        "POST", "/hub/api/shares/alice/", hub.token("alice"), {"user": "dave"}
+    )
+    assert shared.status in (200, 201), shared
+    job = hub.submit("alice", "research", "true")
+    options = hub.server("dave", "GET", "options", owner="alice")
+    assert options.status == 200, options
+    assert options.json["user"] == "dave"
+    assert [g["name"] for g in options.json["groups"]] == ["ops"]
+    assert hub.server("dave", "GET", f"jobs/{job['id']}", owner="alice").status == 404
+    body = {"name": "dave's", "group": "ops", "command": "true", **QUICK}
+    created = hub.server("dave", "POST", "jobs", body, owner="alice")
+    assert created.status == 201 and created.json["user"] == "dave", created
+    research = {**body, "group": "research"}
+    assert hub.server("dave", "POST", "jobs", research, owner="alice").status == 403
+    # the owner is still herself on her server
+    assert hub.server("alice", "GET", "options").json["user"] == "alice"
+    assert hub.server("alice", "GET", f"jobs/{created.json['id']}").status == 404
+
+
+# -- acceptance 3: who sees what --------------------------------------------------------
+MEMBERS = {"alice": {"research"}, "bob": {"ops"}, "carol": {"research", "ops"}, "dave": {"ops"}}
+ADMINISTERED = {"erin": {"research"}}
+USERS = [*MEMBERS, *ADMINISTERED]
+
+
+def visible(user: str) -> set[str]:
+    return MEMBERS.get(user, set()) | ADMINISTERED.get(user, set())
+
+
+def every_page(hub: Hub, user: str, query: str) -> list[Any]:
+    jobs: list[Any] = []
+    cursor = ""
+    while True:
+        reply = hub.service(user, "GET", f"jobs?limit=2&{query}&cursor={cursor}")
+        assert reply.status == 200, reply
+        jobs += reply.json["jobs"]
+        cursor = reply.json["next_cursor"]
+        if not cursor:
+            return jobs
+
+
+def test_security_matrix(hub: Hub) -> None:
+    jobs = [
+        hub.submit(user, group, "echo secret-of-$JOB_USER")
+        for user, groups in MEMBERS.items()
+        for group in sorted(groups)
+    ]
+    for job in jobs:
+        hub.wait(job["user"], job["id"], {"Succeeded"})
+    for user in USERS:
+        mine = visible(user)
+        listed = every_page(hub, user, "")
+        assert {j["group"] for j in listed} <= mine, user
+        ids = {j["id"] for j in listed}
+        assert {j["id"] for j in jobs if j["group"] in mine} <= ids, user
+        assert not {j["id"] for j in jobs if j["group"] not in mine} & ids, user
+        own = every_page(hub, user, "mine=true")
+        assert {j["user"] for j in own} <= {user}, user
+        done = every_page(hub, user, "status=Succeeded")
+        assert {j["status"] for j in done} == ({"Succeeded"} if mine else set()), user
+        for group in ("research", "ops", "nope"):
+            reply = hub.service(user, "GET", f"jobs?group={group}")
+            if group in mine:
+                assert {j["group"] for j in reply.json["jobs"]} <= {group}, (user, group)
+            else:
+                assert reply.status == 403, (user, group, reply)
+        options = hub.service(user, "GET", "options").json
+        assert {g["name"] for g in options["groups"]} == MEMBERS.get(user, set())
+        for job in jobs:
+            seen = job["group"] in mine
+            expected = 200 if seen else 404
+            for path in (f"jobs/{job['id']}", f"jobs/{job['id']}/logs"):
+                reply = hub.service(user, "GET", path)
+                assert reply.status == expected, (user, path, reply)
+            if seen:
+                assert reply.raw == f"secret-of-{job['user']}\n".encode()
+            cancel = hub.service(user, "POST", f"jobs/{job['id']}/cancel")
+            assert cancel.status == (409 if seen else 404), (user, job, cancel)
+            rerun = hub.service(user, "POST", f"jobs/{job['id']}/rerun")
+            member = job["group"] in MEMBERS.get(user, set())
+            assert rerun.status == (201 if member else 403 if seen else 404), (user, job, rerun)
+            create = {"name": "m", "group": job["group"], "command": "true", **QUICK}
+            created = hub.service(user, "POST", "jobs", create)
+            assert created.status == (201 if member else 403), (user, job, created)
+    # through the users' own servers: the same answers
+    for user in ("alice", "bob"):
+        through = hub.server(user, "GET", "jobs?limit=200").json["jobs"]
+        assert {j["group"] for j in through} <= visible(user)
+        for job in jobs:
+            status = hub.server(user, "GET", f"jobs/{job['id']}").status
+            assert status == (200 if job["group"] in visible(user) else 404), (user, job)
+
+
+def test_a_group_administrator_sees_and_cancels_that_groups_jobs(hub: Hub) -> None:
+    job = hub.submit("alice", "research", "sleep 60")
+    other = hub.submit("bob", "ops", "sleep 60")
+    assert hub.service("erin", "GET", f"jobs/{job['id']}").status == 200
+    assert hub.service("erin", "GET", f"jobs/{other['id']}").status == 404
+    assert hub.service("erin", "POST", f"jobs/{other['id']}/cancel").status == 404
+    cancelled = hub.service("erin", "POST", f"jobs/{job['id']}/cancel")
+    assert cancelled.status == 200, cancelled
+    assert hub.wait("alice", job["id"], {"Cancelled"})["message"] == "Cancelled by erin"
+    hub.service("bob", "POST", f"jobs/{other['id']}/cancel")
+
+
+# -- acceptance 5: notebook jobs from a user's server ----------------------------------
+def test_a_notebook_job_from_a_users_server_runs_in_the_service(hub: Hub) -> None:
+    home = hub.process.state / "homes" / "alice"
+    notebook = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell("x = 1")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.cells = [parameters, nbformat.v4.new_code_cell("print('x squared', x * x)")]
+    (home / "analysis.ipynb").write_text(nbformat.writes(notebook))
+    body = {
+        "name": "analysis",
+        "group": "research",
+        "instance_type": "cpu-small",
+        "image": "python",
+        "notebook": "analysis.ipynb",
+        "parameters": {"x": 7},
+    }
+    created = hub.server("alice", "POST", "jobs", body)
+    assert created.status == 201, created
+    done = hub.wait("alice", created.json["id"], {"Succeeded", "Failed"}, timeout=180)
+    assert done["status"] == "Succeeded", (
+        done,
+        hub.server("alice", "GET", f"jobs/{done['id']}/logs"),
+    )
+    output = Path(done["output_path"])
+    assert output.is_relative_to(hub.process.state / "projects" / "research")
+    executed = nbformat.reads(output.read_text(), as_version=4)
+    printed = [o.get("text", "") for c in executed.cells for o in c.get("outputs", [])]
+    assert "x squared 49\n" in printed
+    # the service itself reads no file a caller names: the content must come along
+    for path in ("analysis.ipynb", "state/jobs/jobs.sqlite", "hub.log"):
+        direct = hub.service("alice", "POST", "jobs", {**body, "notebook": path})
+        assert direct.status == 400 and direct.json["field"] == "notebook", direct
+    missing = {**body, "notebook": "nope.ipynb"}
+    reply = hub.server("alice", "POST", "jobs", missing)
+    assert reply.status == 400 and "nope.ipynb" in reply.json["message"], reply
+
+
+# -- the service down or hung: a clear error, never a 500 or a hang ---------------------
+def test_a_down_or_hung_service_is_a_clear_error(hub: Hub) -> None:
+    started = time.monotonic()
+    down = hub.server("gina", "GET", "jobs")
+    assert down.status == 503, down
+    assert "The jobs service is not reachable" in down.json["message"]
+    assert time.monotonic() - started < 10
+    started = time.monotonic()
+    hung = hub.server("hank", "POST", "jobs", {"name": "x"})
+    assert hung.status == 504, hung
+    assert "did not answer within 5 s" in hung.json["message"]
+    assert time.monotonic() - started < 15

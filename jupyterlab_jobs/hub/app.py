@@ -99,7 +99,9 @@ class JobsServiceApp(Application):
             self.update_config(self.cli_config)
         # The hub's groups are authoritative for this service.
         self.config.JobsApp.groups_provider_class = HubGroupsProvider
-        self.jobs = ServiceJobsApp(parent=self)
+        # No server app: the service has no notebook directory of its own (notebook
+        # jobs bring their content), so it never reads a path a caller names.
+        self.jobs = ServiceJobsApp(parent=self, serverapp=None)
         self.jobs.initialize_settings()
         # The hub's answer is the groups cache: the service must not keep its own on top.
         self.jobs.service.groups_cache_seconds = 0.0
