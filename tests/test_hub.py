@@ -10,7 +10,10 @@ at one that never answers.
 from __future__ import annotations
 
 import http.client
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +24,7 @@ from urllib.parse import urlsplit
 import nbformat
 import pytest
 from hub_process import HubProcess, Response
-from server_process import free_port
+from server_process import REPO, free_port
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -489,3 +492,21 @@ def test_a_down_or_hung_service_is_a_clear_error(hub: Hub) -> None:
     assert hung.status == 504, hung
     assert "did not answer within 5 s" in hung.json["message"]
     assert time.monotonic() - started < 15
+
+
+def test_jupyter_jobs_in_a_terminal_talks_to_the_service_with_a_hub_token(hub: Hub) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "JUPYTER_TOKEN": hub.token("bob")}
+    command = [sys.executable, "-m", "jupyterlab_jobs.cli", "--url", hub.process.service_url]
+    submitted = subprocess.run(
+        [*command, "submit", "--group", "ops", "--instance-type", "cpu-small", "--image",
+         "shell", "--command", "echo from-the-terminal", "--follow"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert submitted.returncode == 0, submitted
+    assert "from-the-terminal" in submitted.stdout
+    refused = subprocess.run(
+        [*command, "submit", "--group", "research", "--instance-type", "cpu-small",
+         "--image", "shell", "--command", "true"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "research" in refused.stderr, refused

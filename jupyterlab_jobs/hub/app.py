@@ -8,6 +8,7 @@ prefix; only identity differs: the hub answers for each request's token.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -51,6 +52,10 @@ class JobsServiceApp(Application):
         "config": "JobsServiceApp.config_file",
         "data-dir": "JobsApp.data_dir",
     }
+
+    @default("log_level")
+    def _default_log_level(self) -> int:
+        return logging.INFO
 
     config_file = Unicode(
         "",
