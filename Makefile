@@ -20,12 +20,15 @@ FRONTEND_SOURCES := $(shell find src style schema -type f 2>/dev/null) \
 CHROMIUM := /usr/bin/chromium
 LABEXT_LINK := $(VENV)/share/jupyter/labextensions/jupyterlab-jobs
 
-.PHONY: help venv build run run-hub lint jest pytest ui-test test bench chromium clean
+.PHONY: help venv build run run-hub lint jest pytest pytest-unprivileged ui-test test bench chromium clean
 
 help:
 	@echo "make run    start JupyterLab with jupyterlab-jobs (examples/jupyter_server_config.py)"
 	@echo "make run-hub  a local multi-user JupyterHub with the jobs service (examples/jupyterhub_config.py)"
-	@echo "make test   lint, then the jest, pytest and browser test suites"
+	@echo "make test   lint, then the jest, pytest (also as an unprivileged account) and"
+	@echo "            browser test suites"
+	@echo "make pytest-unprivileged"
+	@echo "            the tests marked unprivileged, as an account whose uid != gid"
 	@echo "make venv   create .venv/ with the package installed in editable mode"
 	@echo "make build  rebuild the frontend into jupyterlab_jobs/labextension"
 	@echo "make lint   ruff, mypy, eslint and prettier"
@@ -91,6 +94,11 @@ pytest: venv build
 	$(PY) -m pytest tests || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$rc; }
 
+# The tests marked `unprivileged` (processes, files, sockets) again, as an account whose
+# uid differs from its gid (created when running as root, as CI does): see the script.
+pytest-unprivileged: venv build
+	tests/unprivileged.sh $(PY)
+
 # Browser tests live in ui-tests/ with their own pytest.ini (so that pyproject.toml's
 # pytest-jupyter plugin, whose autouse fixtures clash with Playwright's sync API, is not
 # loaded there) or with their own package.json (Galata).
@@ -109,6 +117,7 @@ test: chromium venv build
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory jest
 	$(MAKE) --no-print-directory pytest
+	$(MAKE) --no-print-directory pytest-unprivileged
 	$(MAKE) --no-print-directory ui-test
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).

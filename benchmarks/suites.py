@@ -384,6 +384,7 @@ def _direct_listing(
     also with the JSON rendering the handler does, to show where the time goes."""
     from jupyterlab_jobs.backends.base import Backend
     from jupyterlab_jobs.catalog import Catalog
+    from jupyterlab_jobs.cursors import load_cursor_key
     from jupyterlab_jobs.service import JobService
     from jupyterlab_jobs.store import Store
 
@@ -400,6 +401,8 @@ def _direct_listing(
         catalog=cat,
         backend=Backend(),
         groups_for=lambda user: USER_GROUPS.get(user, []),
+        # The server's cursors (the last page's) are sealed with the data dir's key.
+        cursor_key=load_cursor_key(server.data_dir),
     )
     calls: dict[str, dict[str, Any]] = {
         "newest 50": {},

@@ -13,8 +13,11 @@ from traitlets import Dict, Float, Int, List, Type, Unicode, default
 from .backends.base import Backend
 from .backends.local import LocalBackend
 from .catalog import Catalog
+from .cursors import load_cursor_key
+from .datadir_owner import check_data_dir_owner
 from .handlers import make_handlers
 from .identity import GroupsProvider, StaticGroupsProvider, default_user
+from .logfollow import LogWatchers
 from .proxy import make_proxy_handlers
 from .service import JobService
 from .store import Store
@@ -142,7 +145,15 @@ class JobsApp(ExtensionApp):
 
     max_body_bytes = Int(
         2 * 1024 * 1024,
-        help="Request bodies larger than this are refused with 413.",
+        help="Request bodies larger than this are refused with 413 (checked as the body "
+        "arrives, so a larger one is never held in memory).",
+    ).tag(config=True)
+
+    log_follow_max_seconds = Float(
+        3600.0,
+        min=0.1,
+        help="A followed log (logs?follow=1) ends after this many seconds even if the job "
+        "still runs; the client follows again from the offset it reached.",
     ).tag(config=True)
 
     def initialize_settings(self) -> None:
@@ -159,6 +170,8 @@ class JobsApp(ExtensionApp):
         )
         data_dir = Path(self.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if issubclass(self.backend_class, LocalBackend):  # jobs run as this OS user
+            check_data_dir_owner(data_dir)
         self.store = Store(data_dir / "jobs.sqlite")
         self.backend = self.backend_class(parent=self, data_dir=str(data_dir))
         self.backend.check_catalog(catalog)
@@ -176,6 +189,7 @@ class JobsApp(ExtensionApp):
             record_retention_seconds=self.record_retention_seconds,
             notebook_root=Path(self.serverapp.root_dir) if self.serverapp else None,
             snapshots_dir=data_dir / "notebooks",
+            cursor_key=load_cursor_key(data_dir),
             log=self.log,
         )
         self.tasks = BackgroundTasks(
@@ -184,6 +198,7 @@ class JobsApp(ExtensionApp):
             retention_interval=self.retention_interval_seconds,
             log=self.log,
         )
+        self.log_watchers = LogWatchers(self.log)
         self.settings["jupyterlab_jobs"] = self
         self.log.info(
             "jupyterlab-jobs: %s, data in %s, %d groups",
@@ -208,4 +223,5 @@ class JobsApp(ExtensionApp):
     async def stop_extension(self) -> None:
         if not self.service_url:
             await self.tasks.stop()
+            await self.log_watchers.stop()
             self.store.close()

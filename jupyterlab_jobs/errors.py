@@ -46,3 +46,18 @@ class LogsGone(JobsError):
     """The job's logs were removed by the retention policy."""
 
     status = 410
+
+
+MAX_QUOTED_LENGTH = 64
+
+
+def quoted(value: object) -> str:
+    """``value`` as ``repr`` for an error message, cut to ~64 characters.
+
+    Errors name the value at fault so the user sees what was wrong, but never echo a long
+    one back (a 10 kB id or a field name stuffed with text).
+    """
+    text = str(value)
+    if len(text) > MAX_QUOTED_LENGTH:
+        return repr(text[:MAX_QUOTED_LENGTH]) + f"... ({len(text)} characters)"
+    return repr(text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +15,10 @@ from tornado.iostream import StreamClosedError
 
 from . import logs
 from .errors import InvalidInput, JobsError
-from .models import Job
+from .logfollow import Follower
+from .models import Job, dumps
 from .service import JobService
+from .validation import parse_body
 
 if TYPE_CHECKING:
     from .app import JobsApp
@@ -25,13 +26,23 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 BASE = "/jupyterlab-jobs"
 OPENAPI = Path(__file__).with_name("openapi.json")
-FOLLOW_INTERVAL_SECONDS = 0.1
 AUTH_RESOURCE = "jobs"
 TEXT = "text/plain; charset=utf-8"
+# The most lines `tail` may ask for (the UI's largest "Log lines kept on the page").
+MAX_TAIL_LINES = 100_000
+# Integer query parameters have at most 15 digits; these have a lower maximum (documented
+# in openapi.json).
+QUERY_INTEGER_MAXIMUMS = {"tail": MAX_TAIL_LINES}
 
 
+@web.stream_request_body
 class JobsHandler(APIHandler):
+    """Bodies are streamed so that ``max_body_bytes`` holds while a body arrives: tornado
+    would otherwise read all of it (up to its own, far larger limit) into memory first."""
+
     auth_resource = AUTH_RESOURCE
+    _body_chunks: list[bytes]
+    _body_size = 0
 
     @property
     def app(self) -> JobsApp:
@@ -52,26 +63,49 @@ class JobsHandler(APIHandler):
         except JobsError as error:
             raise JobsHTTPError(error) from None
 
+    def _too_large(self) -> web.HTTPError:
+        return web.HTTPError(
+            413, f"The request body is larger than {self.app.max_body_bytes} bytes"
+        )
+
+    async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler.prepare
+        self._body_chunks = []
+        # Refused before a byte of the body is read (and before authentication, which
+        # needs no body): the connection is closed after the answer.
+        length = self.request.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > self.app.max_body_bytes:
+            raise self._too_large()
+        await super().prepare()
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return
+        self._body_size += len(chunk)
+        if self._body_size > self.app.max_body_bytes:
+            # A chunked body has no Content-Length: refuse it once it passes the limit.
+            # Finishing before the body was read makes tornado close the connection.
+            self._body_chunks.clear()
+            error = self._too_large()
+            self.send_error(413, exc_info=(type(error), error, None))
+            return
+        self._body_chunks.append(chunk)
+
     def body(self) -> Any:
-        raw = self.request.body or b""
-        if len(raw) > self.app.max_body_bytes:
-            raise web.HTTPError(
-                413, f"The request body is larger than {self.app.max_body_bytes} bytes"
-            )
         try:
-            return json.loads(raw.decode("utf-8")) if raw.strip() else {}
-        except UnicodeDecodeError:
-            raise web.HTTPError(400, "The request body is not UTF-8 text") from None
-        except ValueError as error:
-            raise web.HTTPError(400, f"The request body is not valid JSON: {error}") from None
+            return parse_body(b"".join(self._body_chunks))
+        except InvalidInput as error:
+            raise JobsHTTPError(error) from None
 
     def query_int(self, name: str, default: int | None, minimum: int = 0) -> int | None:
         raw = self.get_query_argument(name, None)
         if raw in (None, ""):
             return default
         assert raw is not None
-        if not (raw.isascii() and raw.isdigit()) or len(raw) > 15 or int(raw) < minimum:
-            raise JobsHTTPError(InvalidInput(f"{name} must be an integer >= {minimum}", field=name))
+        maximum = QUERY_INTEGER_MAXIMUMS.get(name)
+        valid = raw.isascii() and raw.isdigit() and len(raw) <= 15
+        if not valid or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
+            bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+            raise JobsHTTPError(InvalidInput(f"{name} must be an integer {bounds}", field=name))
         return int(raw)
 
     def query_bool(self, name: str) -> bool:
@@ -93,7 +127,7 @@ class JobsHandler(APIHandler):
         if isinstance(error.jobs_error, InvalidInput) or error.jobs_error.field:
             reply["field"] = error.jobs_error.field
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(reply))
+        self.finish(dumps(reply))
 
 
 class JobsHTTPError(web.HTTPError):
@@ -116,11 +150,11 @@ class RenderedJobs:
 
     def render(self, job: Job) -> str:
         if not job.is_final:
-            return json.dumps(job.to_json())
+            return dumps(job.to_json())
         key = (job.id, job.logs_available)
         text = self._texts.get(key)
         if text is None:
-            text = json.dumps(job.to_json())
+            text = dumps(job.to_json())
             with self._lock:
                 if len(self._texts) >= self.size:
                     del self._texts[next(iter(self._texts))]
@@ -135,14 +169,14 @@ def render_page(service: JobService, user: str, **filters: Any) -> str:
     """A page of the list as JSON text, built in the worker thread (not on the loop)."""
     jobs, cursor = service.list_jobs(user, **filters)
     rendered = ", ".join(RENDERED.render(job) for job in jobs)
-    return f'{{"jobs": [{rendered}], "next_cursor": {json.dumps(cursor)}}}'
+    return f'{{"jobs": [{rendered}], "next_cursor": {dumps(cursor)}}}'
 
 
 class OptionsHandler(JobsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.finish(await self.call(self.service.options, self.user))
+        self.finish(dumps(await self.call(self.service.options, self.user)))
 
 
 class JobsListHandler(JobsHandler):
@@ -168,7 +202,7 @@ class JobsListHandler(JobsHandler):
     async def post(self) -> None:
         job = await self.call(self.service.create, self.user, self.body())
         self.set_status(201)
-        self.finish(job.to_json())
+        self.finish(dumps(job.to_json()))
 
 
 class JobHandler(JobsHandler):
@@ -176,7 +210,7 @@ class JobHandler(JobsHandler):
     @authorized
     async def get(self, job_id: str) -> None:
         job = await self.call(self.service.get, self.user, job_id)
-        self.finish(job.to_json())
+        self.finish(dumps(job.to_json()))
 
 
 class CancelHandler(JobsHandler):
@@ -184,7 +218,7 @@ class CancelHandler(JobsHandler):
     @authorized
     async def post(self, job_id: str) -> None:
         job = await self.call(self.service.cancel, self.user, job_id)
-        self.finish(job.to_json())
+        self.finish(dumps(job.to_json()))
 
 
 class RerunHandler(JobsHandler):
@@ -193,11 +227,14 @@ class RerunHandler(JobsHandler):
     async def post(self, job_id: str) -> None:
         job = await self.call(self.service.rerun, self.user, job_id)
         self.set_status(201)
-        self.finish(job.to_json())
+        self.finish(dumps(job.to_json()))
 
 
 class LogsHandler(JobsHandler):
     """The job's output as text: a byte range, the last lines, or a live stream."""
+
+    _client_gone = False
+    _follower: Follower | None = None
 
     @web.authenticated
     @authorized
@@ -206,21 +243,30 @@ class LogsHandler(JobsHandler):
         tail = self.query_int("tail", None)
         follow = self.query_bool("follow")
         job, path = await self.call(self.service.log_file, self.user, job_id)
-        size = await asyncio.to_thread(logs.log_size, path)
+        size = await self.call(logs.log_size, path)
         position = min(offset, size)
         if tail is not None:
-            position = await asyncio.to_thread(logs.tail_offset, path, tail, size)
+            position = await self.call(logs.tail_offset, path, tail, size)
         self.set_header("Content-Type", TEXT)
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Log-Offset", str(size))
         self.set_header("X-Job-Status", job.status)
         try:
+            await self.flush()  # the headers at once, even before the first byte of output
             position = await self._send(path, position, size)
             if follow:
                 await self._follow(job_id, path, position)
         except StreamClosedError:
             return
+        except logs.LogNotAFile:
+            pass  # replaced while streaming: end the response, never serve the target
         self.finish(set_content_type=TEXT)
+
+    def on_connection_close(self) -> None:
+        self._client_gone = True
+        if self._follower is not None:
+            self._follower.wake()
+        super().on_connection_close()
 
     async def _send(self, path: Path, position: int, end: int | None) -> int:
         """Write the bytes from ``position`` (to ``end``) chunk by chunk; the new position."""
@@ -233,18 +279,32 @@ class LogsHandler(JobsHandler):
             await self.flush()
 
     async def _follow(self, job_id: str, path: Path, position: int) -> None:
-        while True:
-            try:
-                job = await asyncio.to_thread(self.service.get, self.user, job_id)
-            except JobsError:
-                return
-            final = job.is_final or not job.logs_available
-            before = position
-            position = await self._send(path, position, None)
-            if final and position == before:
-                return
-            if position == before:
-                await asyncio.sleep(FOLLOW_INTERVAL_SECONDS)
+        """Send new output as it is written until the job ends, the client leaves or the
+        stream's lifetime (``log_follow_max_seconds``) is up; woken by the log's watcher."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.app.log_follow_max_seconds
+        service, user = self.service, self.user
+        with self.app.log_watchers.follow(
+            (user, job_id), path, lambda: self._job_over(service, user, job_id)
+        ) as follower:
+            self._follower = follower
+            while not self._client_gone and loop.time() < end:
+                over = follower.job_over
+                before = position
+                position = await self._send(path, position, None)
+                if over and position == before:
+                    return
+                if position == before:
+                    await follower.wait(end - loop.time())
+
+    @staticmethod
+    def _job_over(service: JobService, user: str, job_id: str) -> bool:
+        """The job is final or its logs are gone (or the user lost access): nothing more."""
+        try:
+            job = service.get(user, job_id)
+        except JobsError:
+            return True
+        return job.is_final or not job.logs_available
 
 
 class OpenAPIHandler(JobsHandler):

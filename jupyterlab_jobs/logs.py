@@ -1,17 +1,61 @@
-"""Reading job logs in bounded chunks: never the whole file in memory."""
+"""Reading job logs in bounded chunks: never the whole file in memory.
+
+A job can replace its own log file: it is opened without following a symlink and served
+only if it is a regular file, so that a link to ``/proc/self/environ`` or ``/dev/zero``
+never makes the server read (and send) the target.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import JobsError
+
 CHUNK_BYTES = 64 * 1024
+# O_NONBLOCK: opening a FIFO put in the log's place must not wait for a writer.
+OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class LogNotAFile(JobsError):
+    """The job replaced its log file with a link, a device or a pipe: it is not served."""
+
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The job replaced its log file with something that is not a regular file "
+            "(a symbolic link, a device or a pipe); it is not served"
+        )
+
+
+@contextlib.contextmanager
+def open_log(path: Path) -> Iterator[int | None]:
+    """A read-only descriptor of the log if it is a regular file; None if there is none."""
+    try:
+        descriptor = os.open(path, OPEN_FLAGS)
+    except FileNotFoundError:
+        yield None
+        return
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link
+            raise LogNotAFile() from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise LogNotAFile()
+        yield descriptor
+    finally:
+        os.close(descriptor)
 
 
 def log_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
+    with open_log(path) as descriptor:
+        return 0 if descriptor is None else os.fstat(descriptor).st_size
 
 
 def read_chunk(path: Path, offset: int, end: int | None = None) -> bytes:
@@ -19,32 +63,25 @@ def read_chunk(path: Path, offset: int, end: int | None = None) -> bytes:
     length = CHUNK_BYTES if end is None else min(CHUNK_BYTES, end - offset)
     if length <= 0:
         return b""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(offset)
-            return handle.read(length)
-    except FileNotFoundError:
-        return b""
+    with open_log(path) as descriptor:
+        return b"" if descriptor is None else os.pread(descriptor, length, offset)
 
 
 def tail_offset(path: Path, lines: int, end: int) -> int:
     """Byte offset where the last ``lines`` lines before ``end`` begin (read backwards)."""
     if lines <= 0:
         return end
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        return 0
-    with handle:
+    with open_log(path) as descriptor:
+        if descriptor is None:
+            return 0
         position = end
         # A final newline ends the last line; it does not start another one.
-        handle.seek(max(0, end - 1))
-        wanted = lines + 1 if end and handle.read(1) == b"\n" else lines
+        last = os.pread(descriptor, 1, max(0, end - 1))
+        wanted = lines + 1 if end and last == b"\n" else lines
         while position > 0:
             step = min(CHUNK_BYTES, position)
             position -= step
-            handle.seek(position)
-            block = handle.read(step)
+            block = os.pread(descriptor, step, position)
             count = block.count(b"\n")
             if count >= wanted:
                 index = len(block)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from typing import Any
 
@@ -26,6 +27,23 @@ def iso(timestamp: float | None) -> str | None:
     milliseconds = round(timestamp * 1000)
     seconds, fraction = divmod(milliseconds, 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:03d}Z"
+
+
+def dumps(value: Any) -> str:
+    """A response's JSON text. Strict JSON: a NaN or an Infinity fails here, on the server,
+    instead of making the whole response unreadable to a browser's JSON.parse."""
+    return json.dumps(value, allow_nan=False)
+
+
+def _finite_or_none(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def stored_parameters(text: str) -> Any:
+    """A job's stored parameters. Records from before non-finite numbers were refused may
+    hold NaN or Infinity (or 1e999): shown as null, so that their list stays valid JSON."""
+    return json.loads(text, parse_constant=lambda _: None, parse_float=_finite_or_none)
 
 
 def human_duration(seconds: float) -> str:
@@ -115,7 +133,7 @@ class Job:
             "logs_available": self.logs_available,
             "rerun_of": self.rerun_of,
             "notebook": self.notebook,
-            "parameters": json.loads(self.parameters) if self.parameters else None,
+            "parameters": stored_parameters(self.parameters) if self.parameters else None,
             "output_path": self.output_path,
             "gpus": self.gpus,
         }

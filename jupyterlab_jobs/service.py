@@ -9,25 +9,15 @@ group is reported as unknown (never revealed).
 from __future__ import annotations
 
 import json
-import keyword
 import logging
 import secrets
 import shlex
 import shutil
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-)
 
 from .backends.base import CANCELLED as CANCELLED_REASON
 from .backends.base import (
@@ -41,7 +31,8 @@ from .backends.base import (
     Progress,
 )
 from .catalog import Catalog
-from .errors import Conflict, Forbidden, InvalidInput, LogsGone, NotFound
+from .cursors import KEY_BYTES, CursorCodec
+from .errors import Conflict, Forbidden, InvalidInput, LogsGone, NotFound, quoted
 from .models import (
     ACTIVE_STATUSES,
     CANCELLED,
@@ -54,99 +45,22 @@ from .models import (
     human_duration,
 )
 from .store import Store
+from .validation import (
+    MAX_NAME_LENGTH,
+    JobRequest,
+    checked_notebook,
+    job_request,
+    read_notebook,
+)
 
-MAX_NAME_LENGTH = 200
-MAX_COMMAND_LENGTH = 64 * 1024
 MAX_PAGE_SIZE = 200
-MAX_PARAMETERS_BYTES = 64 * 1024
-MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024
 NOTEBOOK_RUNNER = Path(__file__).with_name("run_notebook.py")
 WAITING_MESSAGE = "Waiting to start"
 
 
-def _no_control_characters(value: str, *, allow_newlines: bool) -> str:
-    allowed = "\n\t\r" if allow_newlines else ""
-    if "\x00" in value or any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-class JobRequest(BaseModel):
-    """The body of POST jobs. Unknown fields and wrong types are rejected.
-
-    A job runs either ``command`` or, for a notebook job, ``notebook`` (a path under the
-    Jupyter root directory) with optional ``parameters``.
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
-
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
-    group: str = Field(min_length=1, max_length=200)
-    instance_type: str = Field(min_length=1, max_length=200)
-    image: str = Field(min_length=1, max_length=200)
-    command: str = Field(default="", max_length=MAX_COMMAND_LENGTH)
-    notebook: str | None = Field(default=None, min_length=1, max_length=1024)
-    # The notebook itself, for a server that cannot see the user's files (the hub service).
-    notebook_content: str | None = Field(default=None, max_length=MAX_NOTEBOOK_BYTES)
-    parameters: dict[str, Any] | None = None
-
-    @field_validator("name", "group", "instance_type", "image", "notebook")
-    @classmethod
-    def _single_line(cls, value: str | None) -> str | None:
-        return None if value is None else _no_control_characters(value, allow_newlines=False)
-
-    @field_validator("command")
-    @classmethod
-    def _command_text(cls, value: str) -> str:
-        return _no_control_characters(value, allow_newlines=True)
-
-    @field_validator("parameters")
-    @classmethod
-    def _parameters_are_names(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is None:
-            return None
-        for name in value:
-            if not name.isidentifier() or keyword.iskeyword(name):
-                raise ValueError(f"{name[:50]!r} is not a valid Python variable name")
-        if len(json.dumps(value)) > MAX_PARAMETERS_BYTES:
-            raise ValueError(f"must be at most {MAX_PARAMETERS_BYTES} bytes as JSON")
-        return value
-
-    def check_kind(self) -> None:
-        """A job runs a command or a notebook: exactly one of them."""
-        if self.notebook is None and "command" not in self.model_fields_set:
-            raise InvalidInput("command is required", field="command")
-        if self.notebook is None and not self.command:
-            raise InvalidInput("command must not be empty", field="command")
-        if self.notebook is not None and self.command:
-            raise InvalidInput("give either a command or a notebook, not both", field="notebook")
-        if self.notebook is None and self.notebook_content is not None:
-            raise InvalidInput("notebook_content needs notebook (its path)", field="notebook")
-        if self.notebook is None and self.parameters is not None:
-            raise InvalidInput("parameters are only for notebook jobs", field="parameters")
-
-
-def _describe(error: ValidationError) -> InvalidInput:
-    """The first problem of a pydantic error, in words, naming the field."""
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or None
-    kind = first["type"]
-    context = first.get("ctx", {})
-    if kind == "missing":
-        text = f"{field} is required"
-    elif kind == "extra_forbidden":
-        text = f"unknown field {field!r}"
-    elif kind == "string_too_short":
-        text = f"{field} must not be empty"
-    elif kind == "string_too_long":
-        text = f"{field} must be at most {context.get('max_length')} characters"
-    elif kind == "dict_type":
-        text = f"{field} must be a JSON object"
-    elif kind in ("string_type", "model_type"):
-        text = f"{field} must be a string" if field else "the body must be a JSON object"
-    else:
-        text = f"{field}: {first['msg']}" if field else first["msg"]
-    return InvalidInput(text.replace("Value error, ", ""), field=field)
+def not_a_member(group: str) -> Forbidden:
+    """The answer for a group the user may not use, whether it exists or not."""
+    return Forbidden(f"You are not a member of group {quoted(group)}", field="group")
 
 
 class JobService:
@@ -166,9 +80,12 @@ class JobService:
         groups_cache_seconds: float = 30.0,
         notebook_root: Path | None = None,
         snapshots_dir: Path | None = None,
+        cursor_key: bytes | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         self.store = store
+        # Without the data directory's key, cursors are valid for this instance only.
+        self.cursors = CursorCodec(cursor_key or secrets.token_bytes(KEY_BYTES))
         self.notebook_root = notebook_root
         self.snapshots_dir = snapshots_dir or store.path.parent / "notebooks"
         self.catalog = catalog
@@ -207,7 +124,7 @@ class JobService:
     def get(self, user: str, job_id: str) -> Job:
         job = self.store.get(job_id) if len(job_id) <= 64 else None
         if job is None or job.group not in self.visible_groups(user):
-            raise NotFound(f"No job with id {job_id!r}")
+            raise NotFound(f"No job with id {quoted(job_id)}")
         return job
 
     def options(self, user: str) -> dict[str, Any]:
@@ -260,25 +177,29 @@ class JobService:
         groups = self.visible_groups(user)
         if group is not None:
             if group not in groups:
-                raise Forbidden(f"You are not a member of group {group!r}", field="group")
+                raise not_a_member(group)
             groups = [group]
         unknown = sorted(set(statuses) - set(STATUSES))
         if unknown:
             raise InvalidInput(
-                f"unknown status {unknown[0]!r}; use one of {', '.join(STATUSES)}", field="status"
+                f"unknown status {quoted(unknown[0])}; use one of {', '.join(STATUSES)}",
+                field="status",
             )
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", field="limit")
         if len(q) > MAX_NAME_LENGTH:
             raise InvalidInput(f"q must be at most {MAX_NAME_LENGTH} characters", field="q")
-        return self.store.page(
+        # The cursor is bound to the list it was made for: this user, these filters.
+        scope = json.dumps([user, group, mine, sorted(set(statuses)), q])
+        jobs, position = self.store.page(
             groups,
             user=user if mine else None,
             statuses=sorted(set(statuses)),
             name_contains=q,
             limit=limit,
-            cursor=cursor,
+            cursor=self.cursors.decode(cursor, scope) if cursor else None,
         )
+        return jobs, self.cursors.encode(position, scope) if position else None
 
     # -- creating ----------------------------------------------------------------------
     def _spec(self, job: Job) -> JobSpec:
@@ -312,30 +233,26 @@ class JobService:
         return JobSpec(job, instance_type, image, datasets, env, files)
 
     def _check_choices(self, user: str, request: JobRequest) -> None:
+        # An unknown group is answered like one the user is not in: which groups exist
+        # is not revealed.
         group = self.catalog.group(request.group)
-        if group is None:
-            raise InvalidInput(f"Unknown group {request.group!r}", field="group")
-        if group.name not in self.groups_of(user):
-            raise Forbidden(f"You are not a member of group {group.name!r}", field="group")
+        if group is None or group.name not in self.groups_of(user):
+            raise not_a_member(request.group)
         if request.instance_type not in group.instance_types:
             raise InvalidInput(
-                f"Instance type {request.instance_type!r} is not available in group "
+                f"Instance type {quoted(request.instance_type)} is not available in group "
                 f"{group.name!r}; choose one of {', '.join(group.instance_types) or 'none'}",
                 field="instance_type",
             )
         if request.image not in group.images:
             raise InvalidInput(
-                f"Image {request.image!r} is not available in group {group.name!r}; "
+                f"Image {quoted(request.image)} is not available in group {group.name!r}; "
                 f"choose one of {', '.join(group.images) or 'none'}",
                 field="image",
             )
 
     def create(self, user: str, body: Any, *, rerun: Job | None = None) -> Job:
-        try:
-            request = JobRequest.model_validate(body)
-        except ValidationError as error:
-            raise _describe(error) from None
-        request.check_kind()
+        request = job_request(body)
         self._check_choices(user, request)
         instance_type = self.catalog.instance_type(request.instance_type)
         assert instance_type is not None  # checked against the group above
@@ -357,25 +274,26 @@ class JobService:
             if rerun:
                 content = self._snapshot_of(rerun).read_bytes()
             elif request.notebook_content is not None:
-                content = self._checked_notebook(
-                    request.notebook, request.notebook_content.encode("utf-8")
-                )
+                content = checked_notebook(request.notebook, request.notebook_content.encode())
             else:
-                content = self._read_notebook(request.notebook)
+                content = read_notebook(self.notebook_root, request.notebook)
             self._prepare_notebook_job(job, request)
-        if content is not None:
-            # Written before `validate`, which may look at the files (their size).
-            snapshot = self._snapshot_of(job)
-            snapshot.parent.mkdir(parents=True, exist_ok=True)
-            snapshot.write_bytes(content)
-            snapshot.with_name("parameters.json").write_text(job.parameters or "{}", "utf-8")
-        problem = self.backend.validate(self._spec(job))
-        if problem:
+        try:
             if content is not None:
-                shutil.rmtree(self._snapshot_of(job).parent, ignore_errors=True)
-            raise InvalidInput(problem, field="notebook" if content else "instance_type")
-        with self.store.transaction() as db:
-            self.store.insert(job, db)
+                # Written before `validate`, which may look at the files (their size).
+                snapshot = self._snapshot_of(job)
+                snapshot.parent.mkdir(parents=True, exist_ok=True)
+                snapshot.write_bytes(content)
+                snapshot.with_name("parameters.json").write_text(job.parameters or "{}", "utf-8")
+            problem = self.backend.validate(self._spec(job))
+            if problem:
+                raise InvalidInput(problem, field="notebook" if content else "instance_type")
+            with self.store.transaction() as db:
+                self.store.insert(job, db)
+        except BaseException:
+            # A refused request leaves nothing behind.
+            shutil.rmtree(self.snapshots_dir / job.id, ignore_errors=True)
+            raise
         self.dispatch()
         return self.store.get(job.id) or job
 
@@ -400,41 +318,6 @@ class JobService:
     # -- notebook jobs -----------------------------------------------------------------
     def _snapshot_of(self, job: Job) -> Path:
         return self.snapshots_dir / job.id / Path(job.notebook or "notebook.ipynb").name
-
-    def _read_notebook(self, notebook: str) -> bytes:
-        """The bytes of a notebook under the Jupyter root, checked to be a notebook."""
-        if self.notebook_root is None:
-            raise InvalidInput("This server has no notebook directory", field="notebook")
-        root = self.notebook_root.resolve()
-        path = (root / notebook.lstrip("/")).resolve()
-        if not path.is_relative_to(root):
-            raise InvalidInput(
-                "notebook must be inside the Jupyter root directory", field="notebook"
-            )
-        if path.suffix != ".ipynb":
-            raise InvalidInput("notebook must be a .ipynb file", field="notebook")
-        if not path.is_file():
-            raise InvalidInput(f"No notebook at {notebook!r}", field="notebook")
-        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            raise InvalidInput(
-                f"notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB", field="notebook"
-            )
-        return self._checked_notebook(notebook, path.read_bytes())
-
-    def _checked_notebook(self, notebook: str, content: bytes) -> bytes:
-        """``content`` if it is a notebook (nbformat 4) named ``*.ipynb``."""
-        import nbformat
-
-        if not notebook.endswith(".ipynb"):
-            raise InvalidInput("notebook must be a .ipynb file", field="notebook")
-        try:
-            nbformat.reads(content.decode("utf-8"), as_version=4)  # type: ignore[no-untyped-call]
-        except Exception as error:
-            problem = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-            raise InvalidInput(
-                f"{notebook!r} is not a valid notebook: {problem}", field="notebook"
-            ) from None
-        return content
 
     def _prepare_notebook_job(self, job: Job, request: JobRequest) -> None:
         """Set the command that runs the notebook's snapshot (taken at submission, so

@@ -23,7 +23,9 @@ ORDER = ["Pending", "Preparing", "Running", "Succeeded", "Failed", "Cancelled"]
 K8S_BACKEND = "jupyterlab_jobs.backends.kubernetes.KubernetesBackend"
 
 
-@pytest.fixture(params=["local", "kubernetes"])
+# The local backend's processes, files and sockets: also run as an account whose uid
+# differs from its gid.
+@pytest.fixture(params=[pytest.param("local", marks=pytest.mark.unprivileged), "kubernetes"])
 def backend_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -6,12 +6,17 @@ bad input may ever be answered with a 500.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from jupyterlab_jobs.cursors import KEY_FILE, CursorCodec, load_cursor_key
+from jupyterlab_jobs.errors import InvalidInput
 from jupyterlab_jobs.models import SUCCEEDED, Job
 
 MIB = 1024 * 1024
@@ -25,6 +30,8 @@ VALID: dict[str, Any] = {
     "command": "echo hi",
 }
 UNSET = object()
+TAIL_RANGE = "tail must be an integer from 0 to 100000"
+LONG = "v" * 10_000  # a value an error must not echo back whole
 
 
 def job(**changes: Any) -> dict[str, Any]:
@@ -77,11 +84,54 @@ CASES = [
     pytest.param(post(raw_json("null"), 400, "must be a JSON object", None), id="json-null"),
     pytest.param(post(raw_json("42"), 400, "must be a JSON object", None), id="json-number"),
     pytest.param(post(b"", 400, "name is required", "name"), id="empty-body"),
+    # -- numbers JSON cannot carry, and nesting deep enough to exhaust a stack ------------
+    *[
+        pytest.param(
+            post(
+                raw_json(json.dumps(job())[:-1] + f', "parameters": {{"x": [1, {value}]}}}}'),
+                400,
+                "parameters.x.1 must be a finite number",
+                "parameters",
+            ),
+            id=f"{value}-in-parameters",
+        )
+        for value in ("NaN", "Infinity", "-Infinity", "1e999")
+    ],
+    pytest.param(
+        post(raw_json(json.dumps(job()).replace('"echo hi"', "NaN")), 400, "finite", "command"),
+        id="NaN-as-command",
+    ),
+    pytest.param(post(raw_json("NaN"), 400, "finite", None), id="NaN-as-body"),
+    pytest.param(
+        post(raw_json('{"parameters": ' + "[" * 100_000 + "]" * 100_000 + "}"), 400, "nested"),
+        id="100000-levels-deep-body",
+    ),
+    pytest.param(
+        post(
+            raw_json(json.dumps(job())[:-1] + ', "parameters": ' + '{"a": ' * 40 + "1" + "}" * 41),
+            400,
+            "parameters is nested more than 32 levels deep",
+            "parameters",
+        ),
+        id="40-levels-deep-parameters",
+    ),
+    pytest.param(
+        post(
+            raw_json(json.dumps(job())[:-1] + ', "name": ' + "[" * 900 + "]" * 900 + "}"),
+            400,
+            "name is nested",
+            "name",
+        ),
+        id="900-levels-deep-name",
+    ),
     pytest.param(post(b'{"name": "\xff\xfe"}', 400, "not UTF-8"), id="non-utf8-bytes"),
     pytest.param(post(b"{" + b" " * (2 * MIB) + b"}", 413, "larger than"), id="body-over-2MiB-413"),
     # -- missing, extra and mistyped fields ----------------------------------------------
     *[pytest.param(post(without(f), 400, f"{f} is required", f), id=f"missing-{f}") for f in VALID],
     pytest.param(post(job(extra=1), 400, "unknown field 'extra'", "extra"), id="extra-field"),
+    pytest.param(
+        post(job(**{LONG: 1}), 400, "unknown field 'vvvv", LONG[:64]), id="10kB-extra-field"
+    ),
     pytest.param(post(job(name=42), 400, "name must be a string", "name"), id="number-name"),
     pytest.param(
         post(job(command=["echo", "hi"]), 400, "command must be a string", "command"),
@@ -90,15 +140,19 @@ CASES = [
     pytest.param(post(job(group=True), 400, "group must be a string", "group"), id="bool-group"),
     pytest.param(post(job(image=None), 400, "image must be a string", "image"), id="null-image"),
     # -- choices the catalog or the machine do not allow ---------------------------------
+    # An unknown group is answered like a group alice is not in (which groups exist is
+    # not revealed), as on GET jobs.
     pytest.param(
-        post(job(group="nope"), 400, "Unknown group 'nope'", "group"), id="unknown-group-400"
+        post(job(group="nope"), 403, "You are not a member of group 'nope'", "group"),
+        id="unknown-group-403-same-as-not-a-member",
     ),
     pytest.param(
-        post(job(group="50%"), 400, "Unknown group '50%'", "group"),
+        post(job(group="50%"), 403, "not a member of group '50%'", "group"),
         id="unknown-group-message-quotes-percent-exactly",
     ),
     pytest.param(
-        post(job(group="secret"), 403, "not a member of group 'secret'"), id="not-a-member-403"
+        post(job(group="secret"), 403, "You are not a member of group 'secret'", "group"),
+        id="not-a-member-403",
     ),
     pytest.param(
         post(
@@ -225,6 +279,12 @@ CASES = [
         id="list-cursor=beyond-64-bits",
     ),
     pytest.param(listing(400, "q must be at most 200", "q", q="x" * 201), id="list-q-too-long"),
+    pytest.param(listing(400, "unknown status", "status", status=LONG), id="list-10kB-status"),
+    pytest.param(listing(400, "cursor", "cursor", cursor=LONG), id="list-10kB-cursor"),
+    pytest.param(listing(400, "cursor", "cursor", cursor="abcde"), id="list-cursor-not-base64"),
+    pytest.param(
+        listing(403, "not a member of group 'vvvv", "group", group=LONG), id="list-10kB-group"
+    ),
     pytest.param(
         listing(403, "not a member of group 'secret'", group="secret"), id="list-group=secret-403"
     ),
@@ -243,17 +303,44 @@ CASES = [
         logs("offset must be an integer >= 0", "offset", offset="\u00b2"),
         id="logs-offset=superscript-2",
     ),
-    pytest.param(logs("tail must be an integer >= 0", "tail", tail="x"), id="logs-tail=x"),
-    pytest.param(logs("tail must be an integer >= 0", "tail", tail="-3"), id="logs-tail=-3"),
+    pytest.param(logs(TAIL_RANGE, "tail", tail="x"), id="logs-tail=x"),
+    pytest.param(logs(TAIL_RANGE, "tail", tail="-3"), id="logs-tail=-3"),
+    pytest.param(logs(TAIL_RANGE, "tail", tail="100001"), id="logs-tail-over-the-maximum"),
+    pytest.param(logs(TAIL_RANGE, "tail", tail="NaN"), id="logs-tail=NaN"),
+    pytest.param(
+        logs("offset must be an integer >= 0", "offset", offset="Infinity"),
+        id="logs-offset=Infinity",
+    ),
+    pytest.param(
+        logs("offset must be an integer >= 0", "offset", offset="0" * 5000 + "1"),
+        id="logs-offset-5000-digits",
+    ),
     pytest.param(
         logs("follow must be true or false", "follow", follow="maybe"), id="logs-follow=maybe"
     ),
 ]
 
 
+def strict_json(text: bytes | str) -> Any:
+    """JSON as a browser's JSON.parse reads it: NaN and Infinity are errors."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 async def _job_ids(api: Any) -> list[str]:
-    page = await api.call("GET", "jobs", limit=200)
-    return [j["id"] for j in page["jobs"]]
+    """The ids on the first page of the list, which must be strict JSON."""
+    response = await api.raw("GET", "jobs", limit=200)
+    assert response.code == 200, response.body
+    return [j["id"] for j in strict_json(response.body)["jobs"]]
+
+
+def _files(jobs_app: Any) -> set[str]:
+    """Every path under the data directory (a refused request must add none)."""
+    root = Path(jobs_app.data_dir)
+    return {str(path.relative_to(root)) for path in root.rglob("*")}
 
 
 async def _finished_job(api: Any) -> str:
@@ -274,6 +361,8 @@ def _secret_job(jobs_app: Any) -> str:
                 instance_type="cpu-half",
                 image="base",
                 command="true",
+                # Final: a pending one would be started by the background dispatch.
+                status=SUCCEEDED,
             ),
             db,
         )
@@ -297,6 +386,7 @@ async def test_bad_request(api: Any, jobs_app: Any, case: Bad) -> None:
         path = path.replace("{secret}", _secret_job(jobs_app))
     count = jobs_app.store.count()
     listed = await _job_ids(api)
+    files = _files(jobs_app)
 
     response = await api.raw(case.method, path, case.body, **case.params)
 
@@ -306,8 +396,12 @@ async def test_bad_request(api: Any, jobs_app: Any, case: Bad) -> None:
     assert case.phrase.lower() in error["message"].lower(), summary
     if case.field is not UNSET:
         assert error.get("field") == case.field, summary
+    # Long ids and values are not echoed back whole.
+    assert len(error["message"]) <= 300 and len(error.get("field") or "") <= 64, summary
     assert jobs_app.store.count() == count, "a bad request stored a job"
     assert await _job_ids(api) == listed
+    # (A subset: the finished job's own files may still be being cleaned up.)
+    assert _files(jobs_app) <= files, "a bad request left files behind"
 
 
 ODD_STRINGS = [
@@ -358,7 +452,116 @@ async def test_odd_strings_never_cause_a_500(api: Any, jobs_app: Any, text: str)
         summary = f"{method} {path} {params} -> {response.code} {response.body[:300]!r}"
         assert 400 <= response.code < 500, summary
         message = _error(response)["message"]
-        if message.startswith(("Unknown group", "No job with id")):
+        if message.startswith(("You are not a member of group", "No job with id")):
             # The message quotes the value exactly (no %-escaping leaking through).
             assert repr(text) in message, summary
     assert jobs_app.store.count() == count
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999"])
+async def test_non_finite_parameters_are_refused_and_the_list_stays_json(
+    api: Any, jobs_app: Any, jp_root_dir: Path, value: str
+) -> None:
+    """A notebook job's parameters are stored as given: a NaN there made every later list
+    of the group unreadable to the browser (JSON.parse refuses NaN)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbformat.write(nbformat.v4.new_notebook(), jp_root_dir / "ok.ipynb")
+    body = {**without("command"), "notebook": "ok.ipynb"}
+    text = json.dumps(body)[:-1] + f', "parameters": {{"rate": {value}}}}}'
+
+    response = await api.raw("POST", "jobs", raw_json(text))
+
+    assert await _job_ids(api) == [], "the list must stay strict JSON (and empty)"
+    assert response.code == 400, response.body
+    error = _error(response)
+    assert error["field"] == "parameters" and "parameters.rate" in error["message"], error
+    assert jobs_app.store.count() == 0
+
+
+async def test_an_unknown_group_is_answered_like_a_group_you_are_not_in(api: Any) -> None:
+    """POST and GET alike: the same status, message and field for a group that exists
+    (`secret`, alice is not in it) and one that does not, so group names do not leak."""
+    answers = []
+    for group in ("secret", "no-such"):
+        for response in (
+            await api.raw("POST", "jobs", job(group=group)),
+            await api.raw("GET", "jobs", group=group),
+        ):
+            body = _error(response)
+            answers.append((response.code, body["message"].replace(group, "G"), body["field"]))
+    assert answers == [(403, "You are not a member of group 'G'", "group")] * 4
+
+
+async def test_a_stored_non_finite_parameter_is_listed_as_null(api: Any, jobs_app: Any) -> None:
+    """A record written before NaN was refused does not break its group's list."""
+    with jobs_app.store.transaction() as db:
+        jobs_app.store.insert(
+            Job(
+                id="01dnan0000000000",
+                name="old notebook run",
+                user="alice",
+                group="research",
+                instance_type="cpu-half",
+                image="base",
+                command="true",
+                status=SUCCEEDED,
+                notebook="old.ipynb",
+                parameters='{"a": NaN, "b": Infinity, "c": 1e999, "d": 1.5}',
+            ),
+            db,
+        )
+    listed = await api.raw("GET", "jobs")
+    (shown,) = strict_json(listed.body)["jobs"]
+    assert shown["parameters"] == {"a": None, "b": None, "c": None, "d": 1.5}
+    one = await api.raw("GET", "jobs/01dnan0000000000")
+    assert strict_json(one.body)["parameters"] == shown["parameters"]
+
+
+def _base64_contents(cursor: str) -> bytes:
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+
+
+async def test_cursor_is_opaque_and_bound_to_its_list(api: Any, jobs_app: Any) -> None:
+    """The cursor does not show the global sequence (other groups' activity); a cursor
+    that was tampered with, or is used with other filters, is a 400 naming `cursor`."""
+    for _ in range(3):
+        await api.submit("true")
+    await api.submit("true", group="ops")
+    first = await api.call("GET", "jobs", limit=1, group="research")
+    cursor = first["next_cursor"]
+    (last,) = [job for job in jobs_app.store.page(["research"], limit=1)[0]]
+    assert not re.fullmatch(r"s?\d+", cursor), cursor
+    assert f"s{last.seq}".encode() not in _base64_contents(cursor), cursor
+
+    # The same list continues where the first page ended.
+    second = await api.call("GET", "jobs", limit=1, group="research", cursor=cursor)
+    assert second["jobs"][0]["id"] != first["jobs"][0]["id"]
+    assert second["jobs"][0]["created_at"] <= first["jobs"][0]["created_at"]
+    again = await api.call("GET", "jobs", limit=2, group="research", cursor=cursor)
+    assert again["jobs"][0] == second["jobs"][0], "the page size may change between pages"
+
+    middle = len(cursor) // 2
+    tampered = cursor[:middle] + ("A" if cursor[middle] != "A" else "B") + cursor[middle + 1 :]
+    for params in (
+        {"group": "research", "cursor": tampered},
+        {"group": "research", "cursor": cursor + "A"},
+        {"cursor": cursor},  # all of alice's groups: another list
+        {"group": "ops", "cursor": cursor},
+        {"group": "research", "mine": "true", "cursor": cursor},
+        {"group": "research", "status": "Succeeded", "cursor": cursor},
+        {"group": "research", "q": "job", "cursor": cursor},
+    ):
+        response = await api.raw("GET", "jobs", limit=1, **params)
+        assert response.code == 400, (params, response.body)
+        assert _error(response)["field"] == "cursor", response.body
+
+
+def test_cursor_key_is_kept_in_the_data_dir(tmp_path: Path) -> None:
+    """Servers sharing a data_dir (and a restarted server) accept each other's cursors."""
+    first = CursorCodec(load_cursor_key(tmp_path))
+    cursor = first.encode("s42", "scope")
+    assert CursorCodec(load_cursor_key(tmp_path)).decode(cursor, "scope") == "s42"
+    assert (tmp_path / KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == [KEY_FILE]
+    with pytest.raises(InvalidInput):
+        CursorCodec(b"k" * 32).decode(cursor, "scope")

@@ -12,6 +12,9 @@ import pytest
 from conftest import server_config
 from server_process import REPO, TOKEN, ServerProcess
 
+# Processes, files and sockets: also run as an account whose uid differs from its gid.
+pytestmark = pytest.mark.unprivileged
+
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:

@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+# Processes, files and sockets: also run as an account whose uid differs from its gid.
+pytestmark = pytest.mark.unprivileged
+
 
 def alive(pid: int) -> bool:
     """True while ``pid`` is a live (non-zombie) process."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jupyterlab_jobs import logs
+
+# Processes, files and sockets: also run as an account whose uid differs from its gid.
+pytestmark = pytest.mark.unprivileged
 
 
 @pytest.mark.parametrize(
@@ -82,3 +87,40 @@ async def test_a_100_mb_log_streams_without_loading_it(api: Any, jobs_app: Any) 
     assert growth_mib < 40, f"serving the log grew the process by {growth_mib:.0f} MiB"
     tail = await api.logs(job["id"], tail=1)
     assert tail == (line % 1428999).decode()
+
+
+def _replace_with(path: Path, kind: str) -> None:
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to({"environ": "/proc/self/environ", "zero": "/dev/zero"}[kind])
+
+
+@pytest.mark.parametrize("kind", ["environ", "zero", "fifo"])
+def test_a_log_that_is_not_a_regular_file_is_never_read(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "output.log"
+    _replace_with(path, kind)
+    for read in (
+        lambda: logs.log_size(path),
+        lambda: logs.read_chunk(path, 0),
+        lambda: logs.tail_offset(path, 3, 100),
+    ):
+        with pytest.raises(logs.LogNotAFile):
+            read()
+
+
+@pytest.mark.parametrize("follow", [None, "1"])
+async def test_a_job_that_links_its_log_to_the_servers_environment_gets_409(
+    api: Any, follow: str | None
+) -> None:
+    # The job's log is output.log next to its termination message, in its job directory.
+    job = await api.submit(
+        'echo before; ln -sf /proc/self/environ "$(dirname "$TERMINATION_MESSAGE_PATH")/output.log"'
+    )
+    await api.wait(job["id"])
+    response = await api.raw("GET", f"jobs/{job['id']}/logs", follow=follow)
+    body = response.body.decode(errors="replace")
+    # Never print the body: on a regression it holds the server's environment.
+    assert "PATH=" not in body, "the server's environment was served"
+    assert response.code == 409
+    assert "not a regular file" in json.loads(body)["message"]

@@ -9,6 +9,9 @@ from typing import Any
 import nbformat
 import pytest
 
+# Processes, files and sockets: also run as an account whose uid differs from its gid.
+pytestmark = pytest.mark.unprivileged
+
 
 @pytest.fixture
 def jobs_settings(jp_root_dir: Path) -> dict[str, Any]:
@@ -127,6 +130,14 @@ async def test_rerun_of_a_notebook_job_reuses_the_snapshot(api: Any, jp_root_dir
         ({"notebook": "ok.ipynb", "parameters": {"x": "y" * 70000}}, "at most"),
         ({"notebook": None, "parameters": {"x": 1}, "command": "true"}, "only for notebook"),
         ({"notebook": ""}, "must not be empty"),
+        # Paths the file system refuses: 400s, never 500s.
+        ({"notebook": "loop.ipynb"}, "cannot be read"),
+        ({"notebook": "a-loop/ok.ipynb"}, "cannot be read"),
+        ({"notebook": "x" * 300 + ".ipynb"}, "File name too long"),
+        ({"notebook": "y" * 256 + "/ok.ipynb"}, "File name too long"),
+        ({"notebook": "ok.ipynb/ok.ipynb"}, "No notebook"),
+        # Resolves to ok.ipynb, but its own name is `..`: it named the snapshot file.
+        ({"notebook": "ok.ipynb/x/.."}, ".ipynb file"),
     ],
 )
 async def test_bad_notebook_requests(
@@ -135,6 +146,9 @@ async def test_bad_notebook_requests(
     write_notebook(jp_root_dir / "ok.ipynb", "print(1)")
     (jp_root_dir / "bad.ipynb").write_text("{not json")
     (jp_root_dir / "text.txt").write_text("hello")
+    (jp_root_dir / "loop.ipynb").symlink_to("loop.ipynb")
+    (jp_root_dir / "a-loop").symlink_to("b-loop")
+    (jp_root_dir / "b-loop").symlink_to("a-loop")
     body = {"name": "n", "group": "research", "instance_type": "cpu-1", "image": "python"}
     body.update(fields)
     body = {k: v for k, v in body.items() if v is not None}

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+# Processes, files and sockets: also run as an account whose uid differs from its gid.
+pytestmark = pytest.mark.unprivileged
+
 
 @pytest.fixture(params=["short", "deep"])
 def jobs_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:

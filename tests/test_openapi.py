@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator, FormatChecker
 
-from jupyterlab_jobs.handlers import BASE, OPENAPI, ROUTES, JobsHandler
+from jupyterlab_jobs.cursors import MAX_CURSOR_LENGTH
+from jupyterlab_jobs.errors import InvalidInput
+from jupyterlab_jobs.handlers import BASE, MAX_TAIL_LINES, OPENAPI, ROUTES, JobsHandler
 from jupyterlab_jobs.models import STATUSES, Job
-from jupyterlab_jobs.service import JobRequest
+from jupyterlab_jobs.validation import MAX_JSON_DEPTH, JobRequest, job_request
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -29,7 +31,7 @@ EXPECTED_CODES = {
     ("get", "/jupyterlab-jobs/jobs/{job_id}"): {"200", "403", "404"},
     ("post", "/jupyterlab-jobs/jobs/{job_id}/cancel"): {"200", "403", "404", "409"},
     ("post", "/jupyterlab-jobs/jobs/{job_id}/rerun"): {"201", "400", "403", "404"},
-    ("get", "/jupyterlab-jobs/jobs/{job_id}/logs"): {"200", "400", "403", "404", "410"},
+    ("get", "/jupyterlab-jobs/jobs/{job_id}/logs"): {"200", "400", "403", "404", "409", "410"},
     ("get", "/jupyterlab-jobs/openapi.json"): {"200", "403"},
 }
 
@@ -273,6 +275,16 @@ def test_job_request_schema_matches_the_model() -> None:
         pytest.param({"command": "echo \x00"}, False, id="nul-in-command"),
         pytest.param({"extra": 1}, False, id="extra-field"),
         pytest.param({"name": 3}, False, id="number-name"),
+        # `command` and `notebook` exclude each other; `parameters` go with `notebook`.
+        pytest.param({"command": "", "notebook": "a.ipynb"}, True, id="notebook"),
+        pytest.param(
+            {"command": "", "notebook": "a.ipynb", "parameters": {"x": 1}},
+            True,
+            id="notebook-with-parameters",
+        ),
+        pytest.param({"notebook": "a.ipynb"}, False, id="command-and-notebook"),
+        pytest.param({"command": ""}, False, id="neither-command-nor-notebook"),
+        pytest.param({"parameters": {"x": 1}}, False, id="parameters-without-notebook"),
     ],
 )
 def test_job_request_schema_agrees_with_the_model(changes: dict[str, Any], accepted: bool) -> None:
@@ -282,11 +294,30 @@ def test_job_request_schema_agrees_with_the_model(changes: dict[str, Any], accep
     schema = validator(spec, {"$ref": "#/components/schemas/JobRequest"}, strict=False)
     assert schema.is_valid(body) is accepted
     try:
-        JobRequest.model_validate(body)
-    except ValueError:
+        job_request(body)
+    except InvalidInput:
         assert not accepted
     else:
         assert accepted
+
+
+def test_spec_states_the_limits_the_server_enforces() -> None:
+    """The cursor is documented as opaque, `tail` and `offset` with their maximum, and the
+    body's limits (finite numbers, nesting) in the JobRequest's description."""
+    spec = load_spec()
+    listing = {p["name"]: p for p in spec["paths"][f"{BASE}/jobs"]["get"]["parameters"]}
+    assert "opaque" in listing["cursor"]["description"]
+    assert listing["cursor"]["schema"] == {"type": "string", "maxLength": MAX_CURSOR_LENGTH}
+    next_cursor = spec["components"]["schemas"]["JobList"]["properties"]["next_cursor"]
+    assert "opaque" in next_cursor["description"]
+    logs_operation = spec["paths"][f"{BASE}/jobs/{{job_id}}/logs"]["get"]
+    logs = {p["name"]: p for p in logs_operation["parameters"]}
+    assert logs["tail"]["schema"]["maximum"] == MAX_TAIL_LINES
+    assert logs["offset"]["schema"]["maximum"] == 10**15 - 1  # 15 digits
+    request = spec["components"]["schemas"]["JobRequest"]
+    assert f"nested more than {MAX_JSON_DEPTH} levels" in request["description"]
+    assert "NaN" in request["description"]
+    assert len(request["oneOf"]) == 2
 
 
 # -- (c) the live server -----------------------------------------------------------------

@@ -15,6 +15,9 @@ from conftest import server_config
 from server_process import ServerProcess
 from test_lifecycle import alive
 
+# Processes, files and sockets: also run as an account whose uid differs from its gid.
+pytestmark = pytest.mark.unprivileged
+
 FINAL = {"Succeeded", "Failed", "Cancelled"}
 
 
