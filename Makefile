@@ -16,7 +16,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Python paths to lint; tests/ and benchmarks/ may not exist yet.
 PY_LINT_PATHS := $(wildcard jupyterlab_jobs tests benchmarks)
 FRONTEND_SOURCES := $(shell find src style schema -type f 2>/dev/null) \
-	package.json package-lock.json tsconfig.json
+	package.json package-lock.json tsconfig.json README.md
 CHROMIUM := /usr/bin/chromium
 LABEXT_LINK := $(VENV)/share/jupyter/labextensions/jupyterlab-jobs
 

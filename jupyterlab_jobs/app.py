@@ -15,6 +15,7 @@ from .backends.local import LocalBackend
 from .catalog import Catalog
 from .cursors import load_cursor_key
 from .datadir_owner import check_data_dir_owner
+from .default_setup import default_catalog
 from .handlers import make_handlers
 from .identity import GroupsProvider, StaticGroupsProvider, default_user
 from .logfollow import LogWatchers
@@ -168,9 +169,13 @@ class JobsApp(ExtensionApp):
             datasets=self.datasets,
             catalog_file=self.catalog_file,
         )
+        is_local = issubclass(self.backend_class, LocalBackend)  # jobs run as this OS user
+        # Jobs of the default run in this machine's environment: only a local backend can.
+        if catalog.is_empty and not self.catalog_file and is_local:
+            catalog = default_catalog(self.standalone_user)
         data_dir = Path(self.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if issubclass(self.backend_class, LocalBackend):  # jobs run as this OS user
+        if is_local:
             check_data_dir_owner(data_dir)
         self.store = Store(data_dir / "jobs.sqlite")
         self.backend = self.backend_class(parent=self, data_dir=str(data_dir))
@@ -201,10 +206,11 @@ class JobsApp(ExtensionApp):
         self.log_watchers = LogWatchers(self.log)
         self.settings["jupyterlab_jobs"] = self
         self.log.info(
-            "jupyterlab-jobs: %s, data in %s, %d groups",
+            "jupyterlab-jobs: %s, data in %s, %d groups%s",
             type(self.backend).__name__,
             data_dir,
             len(catalog.groups),
+            " (the default setup: no catalog is configured)" if catalog.default_setup else "",
         )
 
     def initialize_handlers(self) -> None:

@@ -131,6 +131,12 @@ class Catalog(BaseModel):
     instance_types: list[InstanceType] = Field(default_factory=list)
     images: list[Image] = Field(default_factory=list)
     datasets: list[Dataset] = Field(default_factory=list)
+    # True for the personal default offered when nothing is configured (default_setup.py).
+    default_setup: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.groups or self.instance_types or self.images or self.datasets)
 
     @model_validator(mode="after")
     def _check_references(self) -> Catalog:

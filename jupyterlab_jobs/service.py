@@ -160,6 +160,7 @@ class JobService:
             ],
             "max_runtime_seconds": self.max_runtime_seconds,
             "log_retention_seconds": self.log_retention_seconds,
+            "default_setup": self.catalog.default_setup,
         }
 
     # -- listing -----------------------------------------------------------------------

@@ -1,5 +1,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { ENGLISH } from './i18n';
 
 /**
  * The URL namespace of the jupyterlab-jobs server extension.
@@ -101,6 +104,8 @@ export interface IOptions {
   images: IImageOption[];
   max_runtime_seconds: number;
   log_retention_seconds: number;
+  /** True when no catalog is configured and the server offers its personal default. */
+  default_setup?: boolean;
 }
 
 /** The body of `POST jobs`. */
@@ -185,15 +190,23 @@ export function isUnreachable(error: unknown): boolean {
 }
 
 /** The words to show a user for an error of the API. */
-export function errorMessage(error: unknown): string {
+export function errorMessage(
+  error: unknown,
+  trans: TranslationBundle = ENGLISH
+): string {
   if (isUnreachable(error)) {
-    return 'Cannot reach the Jupyter server. Check that it is running.';
+    return trans.__(
+      'Cannot reach the Jupyter server. Check that it is running.'
+    );
   }
   if (error instanceof ServerConnection.ResponseError) {
     if (error.response.status === 403 && !(error instanceof JobsAPIError)) {
-      return 'You are not allowed to do this.';
+      return trans.__('You are not allowed to do this.');
     }
-    return error.message || `The server answered ${error.response.status}`;
+    // The server's own message stays as it is (English).
+    return (
+      error.message || trans.__('The server answered %1', error.response.status)
+    );
   }
   if (error instanceof Error) {
     return error.message;

@@ -1,9 +1,14 @@
 import { Time } from '@jupyterlab/coreutils';
+import { TranslationBundle } from '@jupyterlab/translation';
 
 import { IJob, isFinal } from './api';
+import { ENGLISH } from './i18n';
 
 /** `3725` -> `1h 2m 5s`, `65` -> `1m 5s`, `4.2` -> `4s`. */
-export function formatDuration(seconds: number | null | undefined): string {
+export function formatDuration(
+  seconds: number | null | undefined,
+  trans: TranslationBundle = ENGLISH
+): string {
   if (seconds === null || seconds === undefined || !isFinite(seconds)) {
     return '-';
   }
@@ -15,15 +20,15 @@ export function formatDuration(seconds: number | null | undefined): string {
   const minutes = Math.floor(rest / 60);
   const secs = rest % 60;
   if (days > 0) {
-    return `${days}d ${hours}h ${minutes}m`;
+    return trans.__('%1d %2h %3m', days, hours, minutes);
   }
   if (hours > 0) {
-    return `${hours}h ${minutes}m ${secs}s`;
+    return trans.__('%1h %2m %3s', hours, minutes, secs);
   }
   if (minutes > 0) {
-    return `${minutes}m ${secs}s`;
+    return trans.__('%1m %2s', minutes, secs);
   }
-  return `${secs}s`;
+  return trans.__('%1s', secs);
 }
 
 /**

@@ -17,10 +17,20 @@ import {
   INotebookTracker,
   NotebookPanel
 } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
+import { Widget } from '@lumino/widgets';
 
 import { errorMessage, IJob, JobsAPI } from './api';
+import { statusLabel } from './components/StatusBadge';
+import { configurationDocs } from './docs';
+import { TRANSLATION_DOMAIN } from './i18n';
 import { jobsIcon } from './icons';
 import { JobsModel } from './model';
 import { submitNotebookAsJob } from './notebook';
@@ -36,6 +46,7 @@ export namespace CommandIDs {
   export const refresh = 'jobs:refresh';
   export const submitNotebook = 'jobs:submit-notebook';
   export const submitFile = 'jobs:submit-notebook-file';
+  export const configurationDocs = 'jobs:configuration-docs';
 }
 
 interface ISettings {
@@ -53,9 +64,20 @@ const DEFAULT_SETTINGS: ISettings = {
 };
 
 /** The notification for a job of mine that ended. */
-function notifyFinished(job: IJob, show: () => void): void {
-  const text = job.message ? `: ${job.message}` : '';
-  const message = `Job "${job.name}" ${job.status.toLowerCase()}${text}`;
+function notifyFinished(
+  job: IJob,
+  show: () => void,
+  trans: TranslationBundle
+): void {
+  const ended: Record<string, string> = {
+    Succeeded: trans.__('Job "%1" succeeded', job.name),
+    Failed: trans.__('Job "%1" failed', job.name),
+    Cancelled: trans.__('Job "%1" cancelled', job.name)
+  };
+  const head =
+    ended[job.status] ??
+    trans.__('Job "%1": %2', job.name, statusLabel(job.status, trans));
+  const message = job.message ? trans.__('%1: %2', head, job.message) : head;
   const type =
     job.status === 'Succeeded'
       ? 'success'
@@ -67,7 +89,7 @@ function notifyFinished(job: IJob, show: () => void): void {
     type,
     {
       autoClose: job.status === 'Succeeded' ? 8000 : false,
-      actions: [{ label: 'Show job', callback: show }]
+      actions: [{ label: trans.__('Show job'), callback: show }]
     }
   );
 }
@@ -88,7 +110,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILabShell,
     INotebookTracker,
     IDefaultFileBrowser,
-    IDocumentManager
+    IDocumentManager,
+    ITranslator,
+    IRenderMimeRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -98,14 +122,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     labShell: ILabShell | null,
     notebooks: INotebookTracker | null,
     fileBrowser: IDefaultFileBrowser | null,
-    docManager: IDocumentManager | null
+    docManager: IDocumentManager | null,
+    translator: ITranslator | null,
+    rendermime: IRenderMimeRegistry | null
   ): void => {
     const { commands } = app;
+    translator = translator ?? nullTranslator;
+    const trans = translator.load(TRANSLATION_DOMAIN);
     const settings: ISettings = { ...DEFAULT_SETTINGS };
     const api = new JobsAPI(app.serviceManager.serverSettings);
     const model = new JobsModel({
       client: api,
-      pollInterval: settings.pollInterval
+      pollInterval: settings.pollInterval,
+      trans
     });
     const openPath = (path: string) => {
       if (docManager) {
@@ -114,7 +143,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void commands.execute('docmanager:open', { path });
       }
     };
-    const panel = new JobsPanel({ model, api, openPath });
+    const openConfigurationDocs = () =>
+      void commands.execute(CommandIDs.configurationDocs);
+    const panel = new JobsPanel({
+      model,
+      api,
+      openPath,
+      openConfigurationDocs,
+      translator
+    });
     app.shell.add(panel, 'left', { rank: 600 });
     if (restorer) {
       restorer.add(panel, 'jupyterlab-jobs');
@@ -134,7 +171,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     model.jobFinished.connect((_, job) => {
       if (settings.notifications) {
-        notifyFinished(job, () => showJob(job.id));
+        notifyFinished(job, () => showJob(job.id), trans);
       }
     });
 
@@ -167,8 +204,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     commands.addCommand(CommandIDs.open, {
-      label: 'Open Jobs Panel',
-      caption: 'Show the jobs of your groups',
+      label: trans.__('Open Jobs Panel'),
+      caption: trans.__('Show the jobs of your groups'),
       icon: args => (args.isPalette ? undefined : jobsIcon),
       execute: () => {
         panel.showList();
@@ -176,15 +213,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     commands.addCommand(CommandIDs.create, {
-      label: 'Create Job',
-      caption: 'Create a job that runs a command for one of your groups',
+      label: trans.__('Create Job'),
+      caption: trans.__(
+        'Create a job that runs a command for one of your groups'
+      ),
       execute: () => {
         panel.showCreate();
         reveal();
       }
     });
     commands.addCommand(CommandIDs.openJob, {
-      label: 'Show Job',
+      label: trans.__('Show Job'),
       execute: args => {
         const id = String(args.id ?? '');
         if (id) {
@@ -192,8 +231,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    let docs: Widget | null = null;
+    commands.addCommand(CommandIDs.configurationDocs, {
+      label: trans.__('Jobs Configuration Help'),
+      caption: trans.__(
+        'How an administrator configures groups, instance types and images'
+      ),
+      execute: async () => {
+        if (!docs || docs.isDisposed) {
+          docs = await configurationDocs(rendermime, trans);
+          app.shell.add(docs, 'main');
+        }
+        app.shell.activateById(docs.id);
+      }
+    });
     commands.addCommand(CommandIDs.refresh, {
-      label: 'Refresh Jobs',
+      label: trans.__('Refresh Jobs'),
       execute: () => model.refreshNow()
     });
 
@@ -204,11 +257,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
           path,
           content,
           defaultGroup: settings.defaultGroup,
-          showJob
+          showJob,
+          trans
         });
       } catch (error) {
         Notification.error(
-          `Could not submit ${path} as a job: ${errorMessage(error)}`,
+          trans.__(
+            'Could not submit %1 as a job: %2',
+            path,
+            errorMessage(error, trans)
+          ),
           { autoClose: 8000 }
         );
       }
@@ -226,9 +284,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     commands.addCommand(CommandIDs.submitNotebook, {
       label: args =>
         args.isPalette
-          ? 'Submit Current Notebook as Job'
-          : 'Submit Notebook as Job…',
-      caption: 'Run a snapshot of this notebook as a job, with parameters',
+          ? trans.__('Submit Current Notebook as Job')
+          : trans.__('Submit Notebook as Job…'),
+      caption: trans.__(
+        'Run a snapshot of this notebook as a job, with parameters'
+      ),
       icon: args => (args.isPalette ? undefined : jobsIcon),
       isEnabled: () => !!notebooks?.currentWidget,
       execute: async args => {
@@ -259,8 +319,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     commands.addCommand(CommandIDs.submitFile, {
-      label: 'Submit Notebook as Job…',
-      caption: 'Run a snapshot of this notebook as a job, with parameters',
+      label: trans.__('Submit Notebook as Job…'),
+      caption: trans.__(
+        'Run a snapshot of this notebook as a job, with parameters'
+      ),
       icon: jobsIcon,
       isVisible: () => {
         const item = fileBrowser?.selectedItems().next();
@@ -289,11 +351,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const button = new ToolbarButton({
           className: 'jp-Jobs-submitNotebookButton',
           icon: jobsIcon,
-          label: 'Run as job',
-          tooltip: 'Submit this notebook as a job',
+          label: trans.__('Run as job'),
+          tooltip: trans.__('Submit this notebook as a job'),
           onClick: () => {
             void submitPanel(notebook).catch(error =>
-              Notification.error(errorMessage(error), { autoClose: 8000 })
+              Notification.error(errorMessage(error, trans), {
+                autoClose: 8000
+              })
             );
           }
         });
@@ -303,12 +367,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     if (palette) {
-      const category = 'Jobs';
+      const category = trans.__('Jobs');
       for (const command of [
         CommandIDs.open,
         CommandIDs.create,
         CommandIDs.refresh,
-        CommandIDs.submitNotebook
+        CommandIDs.submitNotebook,
+        CommandIDs.configurationDocs
       ]) {
         palette.addItem({ command, category, args: { isPalette: true } });
       }

@@ -1,5 +1,6 @@
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
+import { TranslationBundle } from '@jupyterlab/translation';
 
 import {
   ACTIVE_STATUSES,
@@ -13,6 +14,7 @@ import {
   isUnreachable,
   NO_FILTERS
 } from './api';
+import { ENGLISH } from './i18n';
 
 /** The part of the REST client the model uses (a fake one in the unit tests). */
 export interface IJobsClient {
@@ -42,6 +44,8 @@ export namespace JobsModel {
     maxBackoff?: number;
     /** Start polling at once (the tests drive refresh() themselves). */
     autoStart?: boolean;
+    /** Translates the model's own words (its error messages). */
+    trans?: TranslationBundle;
   }
 }
 
@@ -56,6 +60,7 @@ export namespace JobsModel {
 export class JobsModel {
   constructor(options: JobsModel.IOptionsArg) {
     this.client = options.client;
+    this._trans = options.trans ?? ENGLISH;
     this._interval = Math.max(1, options.pollInterval ?? 5) * 1000;
     this._maxBackoff = Math.max(10, options.maxBackoff ?? 60) * 1000;
     this._poll = new Poll({
@@ -459,7 +464,7 @@ export class JobsModel {
 
   private _setFailed(error: unknown): void {
     this._unreachable = isUnreachable(error);
-    this._error = errorMessage(error);
+    this._error = errorMessage(error, this._trans);
     this._changed.emit();
   }
 
@@ -483,4 +488,5 @@ export class JobsModel {
   private _generation = 0;
   private _mineActive = new Set<string>();
   private _isDisposed = false;
+  private _trans: TranslationBundle;
 }

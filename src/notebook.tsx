@@ -1,5 +1,6 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { InputGroup, ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
@@ -10,6 +11,7 @@ import {
   FieldError,
   serverErrors
 } from './components/CreateJobForm';
+import { slot, withNodes } from './components/translated';
 import { JobsModel } from './model';
 import { parametersOfNotebook, parseParameters } from './parameters';
 import { FieldErrors, validateJobRequest } from './validation';
@@ -25,10 +27,14 @@ export interface INotebookJobValue {
 
 type NotebookJobErrors = FieldErrors & { parameters?: string; form?: string };
 
+/** Where the dialog's parameters came from: a cloned job, the notebook, nowhere. */
+type ParametersSource = 'job' | 'cell' | 'none';
+
 /** The errors of the dialog's values, by field. */
 export function validateNotebookJob(
   value: INotebookJobValue,
-  options: IOptions
+  options: IOptions,
+  trans: TranslationBundle
 ): NotebookJobErrors {
   const errors: NotebookJobErrors = validateJobRequest(
     {
@@ -38,9 +44,10 @@ export function validateNotebookJob(
       image: value.image
     },
     options,
-    false
+    false,
+    trans
   );
-  const parsed = parseParameters(value.parameters);
+  const parsed = parseParameters(value.parameters, trans);
   if (parsed.errors.length > 0) {
     errors.parameters = parsed.errors.map(e => e.message).join('; ');
   }
@@ -56,8 +63,9 @@ class NotebookJobBody
     private readonly _options: IOptions,
     private _value: INotebookJobValue,
     private readonly _path: string,
-    private readonly _hasParametersCell: boolean,
-    private _errors: NotebookJobErrors
+    private readonly _prefill: ParametersSource,
+    private _errors: NotebookJobErrors,
+    private readonly _trans: TranslationBundle
   ) {
     super();
     this.addClass('jp-Jobs-notebookDialog');
@@ -70,6 +78,7 @@ class NotebookJobBody
   render(): JSX.Element {
     const value = this._value;
     const errors = this._errors;
+    const trans = this._trans;
     const set = (patch: Partial<INotebookJobValue>) => {
       this._value = { ...this._value, ...patch };
       // The server's errors go away as the field they are about is edited; the
@@ -78,7 +87,7 @@ class NotebookJobBody
       for (const key of [...Object.keys(patch), 'form']) {
         delete remaining[key as keyof NotebookJobErrors];
       }
-      const live = validateNotebookJob(this._value, this._options);
+      const live = validateNotebookJob(this._value, this._options, trans);
       this._errors = { ...remaining, ...live };
       // Synchronously, before the dialog's own input handler looks for it: a
       // `.jp-mod-error` inside a dialog disables its accept button.
@@ -88,19 +97,24 @@ class NotebookJobBody
     return (
       <div className="jp-Jobs-form jp-Jobs-notebookForm">
         <div className="jp-Jobs-hint">
-          Runs a snapshot of <code>{this._path}</code> taken now; later edits do
-          not change this run. The executed notebook is saved in the group's
-          directory.
+          {withNodes(
+            trans.__(
+              "Runs a snapshot of %1 taken now; later edits do not change this run. The executed notebook is saved in the group's directory.",
+              slot(0)
+            ),
+            <code>{this._path}</code>
+          )}
         </div>
         <ChoiceFields
           idPrefix="jp-Jobs-notebook"
+          trans={trans}
           options={this._options}
           value={value}
           errors={errors}
           onChange={choices => set(choices)}
         />
         <div className="jp-Jobs-field">
-          <label htmlFor="jp-Jobs-notebook-name">Job name</label>
+          <label htmlFor="jp-Jobs-notebook-name">{trans.__('Job name')}</label>
           <InputGroup
             id="jp-Jobs-notebook-name"
             name="name"
@@ -110,7 +124,9 @@ class NotebookJobBody
           <FieldError field="name" error={errors.name} />
         </div>
         <div className="jp-Jobs-field">
-          <label htmlFor="jp-Jobs-notebook-parameters">Parameters</label>
+          <label htmlFor="jp-Jobs-notebook-parameters">
+            {trans.__('Parameters')}
+          </label>
           <textarea
             id="jp-Jobs-notebook-parameters"
             name="parameters"
@@ -118,16 +134,29 @@ class NotebookJobBody
             rows={5}
             spellCheck={false}
             value={value.parameters}
-            placeholder={'alpha = 0.5\nepochs = 3\nlabel = first run'}
+            placeholder={trans.__('alpha = 0.5\nepochs = 3\nlabel = first run')}
             onChange={e => set({ parameters: e.currentTarget.value })}
           />
           <div className="jp-Jobs-hint">
-            One <code>name = value</code> per line. Values that are JSON (
-            <code>3</code>, <code>true</code>, <code>"text"</code>,{' '}
-            <code>[1, 2]</code>) are passed as such, anything else as a string.
-            {this._hasParametersCell
-              ? " Prefilled from the notebook's parameters cell."
-              : ' The notebook has no cell tagged "parameters": the values are injected at its top.'}
+            {withNodes(
+              trans.__(
+                'One %1 per line. Values that are JSON (%2) are passed as such, anything else as a string.',
+                slot(0),
+                slot(1)
+              ),
+              <code>name = value</code>,
+              <>
+                <code>3</code>, <code>true</code>, <code>"text"</code>,{' '}
+                <code>[1, 2]</code>
+              </>
+            )}{' '}
+            {this._prefill === 'job'
+              ? trans.__('Prefilled from the job you cloned.')
+              : this._prefill === 'cell'
+                ? trans.__("Prefilled from the notebook's parameters cell.")
+                : trans.__(
+                    'The notebook has no cell tagged "parameters": the values are injected at its top.'
+                  )}
           </div>
           <FieldError field="parameters" error={errors.parameters} />
         </div>
@@ -150,6 +179,9 @@ export interface ISubmitNotebookOptions {
   defaultGroup: string;
   /** Show the new job (opens the Jobs panel on its detail). */
   showJob: (id: string) => void;
+  trans: TranslationBundle;
+  /** Values to start with instead of the notebook's (Clone to form of a job). */
+  initial?: Partial<INotebookJobValue>;
 }
 
 /**
@@ -160,44 +192,42 @@ export interface ISubmitNotebookOptions {
 export async function submitNotebookAsJob(
   args: ISubmitNotebookOptions
 ): Promise<IJob | null> {
-  const { model, path } = args;
+  const { model, path, trans, initial } = args;
   let options = model.options;
   if (!options) {
     options = await model.client.options();
   }
   if (options.groups.length === 0) {
     await showDialog({
-      title: 'Submit notebook as job',
-      body: 'You are not a member of any group that may run jobs.',
-      buttons: [Dialog.okButton()]
+      title: trans.__('Submit notebook as job'),
+      body: trans.__('You are not a member of any group that may run jobs.'),
+      buttons: [Dialog.okButton({ label: trans.__('OK') })]
     });
     return null;
   }
-  const parameters = parametersOfNotebook(args.content);
+  const cell = initial ? '' : parametersOfNotebook(args.content);
+  const source: ParametersSource = initial ? 'job' : cell ? 'cell' : 'none';
   let value: INotebookJobValue = {
-    ...consistentChoices(options, {}, args.defaultGroup),
-    name: PathExt.basename(path, PathExt.extname(path)),
-    parameters
+    ...consistentChoices(options, initial ?? {}, args.defaultGroup),
+    name: initial?.name ?? PathExt.basename(path, PathExt.extname(path)),
+    parameters: initial?.parameters ?? cell
   };
   let errors: NotebookJobErrors = {};
   for (;;) {
     const result = await showDialog<INotebookJobValue>({
-      title: 'Submit notebook as job',
-      body: new NotebookJobBody(
-        options,
-        value,
-        path,
-        parameters !== '',
-        errors
-      ),
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Submit' })],
+      title: trans.__('Submit notebook as job'),
+      body: new NotebookJobBody(options, value, path, source, errors, trans),
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.okButton({ label: trans.__('Submit') })
+      ],
       focusNodeSelector: '#jp-Jobs-notebook-name'
     });
     if (!result.button.accept || !result.value) {
       return null;
     }
     value = result.value;
-    errors = validateNotebookJob(value, options);
+    errors = validateNotebookJob(value, options, trans);
     if (Object.keys(errors).length > 0) {
       continue;
     }
@@ -208,21 +238,21 @@ export async function submitNotebookAsJob(
         instance_type: value.instance_type,
         image: value.image,
         notebook: path,
-        parameters: parseParameters(value.parameters).values
+        parameters: parseParameters(value.parameters, trans).values
       });
-      Notification.success(`Submitted "${job.name}" as a job`, {
+      Notification.success(trans.__('Submitted "%1" as a job', job.name), {
         autoClose: 5000,
-        actions: [{ label: 'Show job', callback: () => args.showJob(job.id) }]
+        actions: [
+          { label: trans.__('Show job'), callback: () => args.showJob(job.id) }
+        ]
       });
       return job;
     } catch (error) {
-      const found = serverErrors(error, [
-        'name',
-        'group',
-        'instance_type',
-        'image',
-        'parameters'
-      ]);
+      const found = serverErrors(
+        error,
+        ['name', 'group', 'instance_type', 'image', 'parameters'],
+        trans
+      );
       errors = { ...found.fields };
       if (found.form) {
         // Also the server's word on `notebook` (e.g. the file is not a notebook).

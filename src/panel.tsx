@@ -1,4 +1,5 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
@@ -8,8 +9,12 @@ import { CreateJobForm } from './components/CreateJobForm';
 import { useSignal } from './components/hooks';
 import { JobDetail } from './components/JobDetail';
 import { JobList } from './components/JobList';
+import { statusLabel } from './components/StatusBadge';
+import { TRANSLATION_DOMAIN } from './i18n';
 import { jobsIcon } from './icons';
 import { JobsModel } from './model';
+import { submitNotebookAsJob } from './notebook';
+import { formatParameters } from './parameters';
 
 export type JobsView =
   | { kind: 'list' }
@@ -22,6 +27,9 @@ export namespace JobsPanel {
     api: JobsAPI;
     /** Open a file of the Jupyter root directory (an output notebook). */
     openPath: (path: string) => void;
+    /** Show how to configure groups, instance types and images (the README's). */
+    openConfigurationDocs: () => void;
+    translator: ITranslator;
   }
 }
 
@@ -35,14 +43,18 @@ export class JobsPanel extends ReactWidget {
     this.model = options.model;
     this.api = options.api;
     this._openPath = options.openPath;
+    this.openConfigurationDocs = options.openConfigurationDocs;
+    this.trans = options.translator.load(TRANSLATION_DOMAIN);
     this.id = 'jupyterlab-jobs-panel';
     this.addClass('jp-Jobs-panel');
     this.title.icon = jobsIcon;
-    this.title.caption = 'Jobs';
+    this.title.caption = this.trans.__('Jobs');
   }
 
   readonly model: JobsModel;
   readonly api: JobsAPI;
+  readonly trans: TranslationBundle;
+  readonly openConfigurationDocs: () => void;
 
   /** The default group of the Create Job form (a setting). */
   defaultGroup = '';
@@ -67,12 +79,17 @@ export class JobsPanel extends ReactWidget {
 
   /** Ask, then cancel; true when it was cancelled. */
   async cancel(job: IJob): Promise<boolean> {
+    const trans = this.trans;
     const result = await showDialog({
-      title: 'Cancel job?',
-      body: `"${job.name}" (${job.status}) will be stopped. Its output so far stays in the log. This cannot be undone.`,
+      title: trans.__('Cancel job?'),
+      body: trans.__(
+        '"%1" (%2) will be stopped. Its output so far stays in the log. This cannot be undone.',
+        job.name,
+        statusLabel(job.status, trans)
+      ),
       buttons: [
-        Dialog.cancelButton({ label: 'Keep running' }),
-        Dialog.warnButton({ label: 'Cancel job' })
+        Dialog.cancelButton({ label: trans.__('Keep running') }),
+        Dialog.warnButton({ label: trans.__('Cancel job') })
       ]
     });
     if (!result.button.accept) {
@@ -83,24 +100,36 @@ export class JobsPanel extends ReactWidget {
       return true;
     } catch (error) {
       Notification.error(
-        `Could not cancel "${job.name}": ${errorMessage(error)}`,
-        {
-          autoClose: 8000
-        }
+        trans.__(
+          'Could not cancel "%1": %2',
+          job.name,
+          errorMessage(error, trans)
+        ),
+        { autoClose: 8000 }
       );
       return false;
     }
   }
 
-  /** Rerun; the new job, or null when it failed (the user was told why). */
+  /**
+   * Rerun; the new job, or null when it failed (the user was told why) or the user
+   * did not confirm the rerun of someone else's job (which would run as them).
+   */
   async rerun(job: IJob): Promise<IJob | null> {
+    const trans = this.trans;
+    if (job.user !== this.model.options?.user) {
+      const confirmed = await this._confirmRerunOfOther(job);
+      if (!confirmed) {
+        return null;
+      }
+    }
     try {
       const fresh = await this.model.rerun(job.id);
-      Notification.info(`Rerunning "${fresh.name}"`, {
+      Notification.info(trans.__('Rerunning "%1"', fresh.name), {
         autoClose: 5000,
         actions: [
           {
-            label: 'Show job',
+            label: trans.__('Show job'),
             callback: () => this.showDetail(fresh.id)
           }
         ]
@@ -108,13 +137,101 @@ export class JobsPanel extends ReactWidget {
       return fresh;
     } catch (error) {
       Notification.error(
-        `Could not rerun "${job.name}": ${errorMessage(error)}`,
-        {
-          autoClose: 8000
-        }
+        trans.__(
+          'Could not rerun "%1": %2',
+          job.name,
+          errorMessage(error, trans)
+        ),
+        { autoClose: 8000 }
       );
       return null;
     }
+  }
+
+  /**
+   * Clone to form: the Create Job form with a command job's inputs, or the Submit
+   * notebook form with a notebook job's notebook and parameters (its command is the
+   * server's internal one, which would fail as a command job).
+   */
+  clone(job: IJob): void {
+    if (!job.notebook) {
+      this.showCreate({
+        name: job.name,
+        group: job.group,
+        instance_type: job.instance_type,
+        image: job.image,
+        command: job.command
+      });
+      return;
+    }
+    const trans = this.trans;
+    const path = job.notebook;
+    submitNotebookAsJob({
+      model: this.model,
+      path,
+      content: null,
+      defaultGroup: this.defaultGroup,
+      showJob: id => this.showDetail(id),
+      trans,
+      initial: {
+        name: job.name,
+        group: job.group,
+        instance_type: job.instance_type,
+        image: job.image,
+        parameters: formatParameters(job.parameters ?? {})
+      }
+    }).catch(error =>
+      Notification.error(
+        trans.__(
+          'Could not submit %1 as a job: %2',
+          path,
+          errorMessage(error, trans)
+        ),
+        { autoClose: 8000 }
+      )
+    );
+  }
+
+  /** Ask before rerunning a job someone else submitted: it will run as the caller. */
+  private async _confirmRerunOfOther(job: IJob): Promise<boolean> {
+    const trans = this.trans;
+    const me = this.model.options?.user ?? '';
+    const parameters = Object.keys(job.parameters ?? {}).length
+      ? formatParameters(job.parameters ?? {})
+      : '';
+    const body = (
+      <div className="jp-Jobs-rerunConfirm">
+        <p>
+          {trans.__(
+            '%1 submitted this job. The rerun runs as you (%2) in group %3, with:',
+            job.user,
+            me,
+            job.group
+          )}
+        </p>
+        {job.notebook ? (
+          <>
+            <p>
+              {trans.__('Notebook')} <code>{job.notebook}</code>
+            </p>
+            {parameters && (
+              <pre className="jp-Jobs-commandText">{parameters}</pre>
+            )}
+          </>
+        ) : (
+          <pre className="jp-Jobs-commandText">{job.command}</pre>
+        )}
+      </div>
+    );
+    const result = await showDialog({
+      title: trans.__('Rerun a job of %1?', job.user),
+      body,
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.warnButton({ label: trans.__('Rerun as me') })
+      ]
+    });
+    return result.button.accept;
   }
 
   protected onAfterShow(msg: Message): void {
@@ -156,7 +273,7 @@ export class JobsPanel extends ReactWidget {
 
 function PanelContent(props: { panel: JobsPanel }): JSX.Element {
   const { panel } = props;
-  const { model } = panel;
+  const { model, trans } = panel;
   useSignal(model.changed);
   const view = panel.view;
   let content: JSX.Element;
@@ -167,6 +284,7 @@ function PanelContent(props: { panel: JobsPanel }): JSX.Element {
         options={model.options}
         initial={view.initial}
         defaultGroup={panel.defaultGroup}
+        trans={trans}
         submit={request => model.create(request)}
         onSubmitted={job => panel.showDetail(job.id)}
         onCancel={() => panel.showList()}
@@ -179,6 +297,7 @@ function PanelContent(props: { panel: JobsPanel }): JSX.Element {
         api={panel.api}
         jobId={view.id}
         maxLogLines={panel.maxLogLines}
+        trans={trans}
         onBack={() => panel.showList()}
         onCancel={async job => {
           await panel.cancel(job);
@@ -189,15 +308,7 @@ function PanelContent(props: { panel: JobsPanel }): JSX.Element {
             panel.showDetail(fresh.id);
           }
         }}
-        onClone={job =>
-          panel.showCreate({
-            name: job.name,
-            group: job.group,
-            instance_type: job.instance_type,
-            image: job.image,
-            command: job.command
-          })
-        }
+        onClone={job => panel.clone(job)}
         onOpenJob={id => panel.showDetail(id)}
         onOpenPath={path => panel.openPath(path)}
       />
@@ -206,6 +317,7 @@ function PanelContent(props: { panel: JobsPanel }): JSX.Element {
     content = (
       <JobList
         model={model}
+        trans={trans}
         onOpen={job => panel.showDetail(job.id)}
         onCreate={() => panel.showCreate()}
         onCancel={job => void panel.cancel(job)}
@@ -217,13 +329,26 @@ function PanelContent(props: { panel: JobsPanel }): JSX.Element {
     <div className="jp-Jobs-content" data-view={view.kind}>
       <div className="jp-Jobs-title">
         <jobsIcon.react tag="span" className="jp-Jobs-titleIcon" />
-        <span>Jobs</span>
+        <span>{trans.__('Jobs')}</span>
         {model.options && (
-          <span className="jp-Jobs-user" title="You">
+          <span className="jp-Jobs-user" title={trans.__('You')}>
             {model.options.user}
           </span>
         )}
       </div>
+      {model.options?.default_setup && (
+        <div className="jp-Jobs-defaultSetup" role="note">
+          {trans.__(
+            'Default setup: your own group, this machine, this Python environment.'
+          )}{' '}
+          <button
+            className="jp-Jobs-link jp-Jobs-configurationDocs"
+            onClick={() => panel.openConfigurationDocs()}
+          >
+            {trans.__('How to configure groups, instance types and images')}
+          </button>
+        </div>
+      )}
       {content}
     </div>
   );

@@ -6,6 +6,10 @@
  * The server passes them to the notebook as data, never as code.
  */
 
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { ENGLISH } from './i18n';
+
 /** A name papermill can inject: a Python identifier (ASCII letters, digits, `_`). */
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -36,7 +40,10 @@ export function parseValue(text: string): unknown {
 /**
  * Parse `name = value` lines. Blank lines and lines starting with `#` are skipped.
  */
-export function parseParameters(text: string): IParsedParameters {
+export function parseParameters(
+  text: string,
+  trans: TranslationBundle = ENGLISH
+): IParsedParameters {
   const values: Record<string, unknown> = {};
   const errors: IParameterError[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
@@ -47,19 +54,27 @@ export function parseParameters(text: string): IParsedParameters {
     }
     const equals = content.indexOf('=');
     if (equals < 0) {
-      errors.push({ line, message: `line ${line}: expected name = value` });
+      errors.push({
+        line,
+        message: trans.__('line %1: expected name = value', line)
+      });
       return;
     }
     const name = content.slice(0, equals).trim();
     if (!NAME.test(name)) {
       errors.push({
         line,
-        message: `line ${line}: ${name ? `"${name}" is not a valid parameter name` : 'a name is missing before ='}`
+        message: name
+          ? trans.__('line %1: "%2" is not a valid parameter name', line, name)
+          : trans.__('line %1: a name is missing before =', line)
       });
       return;
     }
     if (Object.prototype.hasOwnProperty.call(values, name)) {
-      errors.push({ line, message: `line ${line}: "${name}" is given twice` });
+      errors.push({
+        line,
+        message: trans.__('line %1: "%2" is given twice', line, name)
+      });
       return;
     }
     values[name] = parseValue(content.slice(equals + 1));

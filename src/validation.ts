@@ -3,7 +3,10 @@
  * `openapi.json`): fields are trimmed, then checked for length and control characters.
  * The server checks again; its 400 answer names the field at fault the same way.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import { IJobRequest, IOptions } from './api';
+import { ENGLISH } from './i18n';
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_CHOICE_LENGTH = 200;
@@ -28,16 +31,21 @@ export function codePoints(text: string): number {
   return count;
 }
 
-function checkLine(label: string, value: string, max: number): string | null {
+function checkLine(
+  label: string,
+  value: string,
+  max: number,
+  trans: TranslationBundle
+): string | null {
   const text = value.trim();
   if (text.length === 0) {
-    return `${label} is required`;
+    return trans.__('%1 is required', label);
   }
   if (codePoints(text) > max) {
-    return `${label} must be at most ${max} characters`;
+    return trans.__('%1 must be at most %2 characters', label, max);
   }
   if (CONTROL.test(text)) {
-    return `${label} must be one line without control characters`;
+    return trans.__('%1 must be one line without control characters', label);
   }
   return null;
 }
@@ -52,52 +60,64 @@ function checkLine(label: string, value: string, max: number): string | null {
 export function validateJobRequest(
   request: IJobRequest,
   options?: IOptions | null,
-  requireCommand = true
+  requireCommand = true,
+  trans: TranslationBundle = ENGLISH
 ): FieldErrors {
   const errors: FieldErrors = {};
-  const name = checkLine('Job name', request.name, MAX_NAME_LENGTH);
+  const line = (label: string, value: string) =>
+    checkLine(label, value, MAX_CHOICE_LENGTH, trans);
+  const name = checkLine(
+    trans.__('Job name'),
+    request.name,
+    MAX_NAME_LENGTH,
+    trans
+  );
   if (name) {
     errors.name = name;
   }
-  const group = checkLine('Group', request.group, MAX_CHOICE_LENGTH);
+  const group = line(trans.__('Group'), request.group);
   if (group) {
     errors.group = group;
   }
-  const instanceType = checkLine(
-    'Instance type',
-    request.instance_type,
-    MAX_CHOICE_LENGTH
-  );
+  const instanceType = line(trans.__('Instance type'), request.instance_type);
   if (instanceType) {
     errors.instance_type = instanceType;
   }
-  const image = checkLine('Image', request.image, MAX_CHOICE_LENGTH);
+  const image = line(trans.__('Image'), request.image);
   if (image) {
     errors.image = image;
   }
   if (requireCommand || request.command !== undefined) {
     const command = (request.command ?? '').trim();
     if (command.length === 0) {
-      errors.command = 'Command is required';
+      errors.command = trans.__('Command is required');
     } else if (codePoints(command) > MAX_COMMAND_LENGTH) {
-      errors.command = `Command must be at most ${MAX_COMMAND_LENGTH} characters`;
+      errors.command = trans.__(
+        'Command must be at most %1 characters',
+        MAX_COMMAND_LENGTH
+      );
     } else if (CONTROL_IN_TEXT.test(command)) {
-      errors.command =
-        'Command must not contain control characters other than tabs and line breaks';
+      errors.command = trans.__(
+        'Command must not contain control characters other than tabs and line breaks'
+      );
     }
   }
   if (options) {
     const chosen = options.groups.find(g => g.name === request.group);
     if (!errors.group && !chosen) {
-      errors.group = 'Choose one of your groups';
+      errors.group = trans.__('Choose one of your groups');
     }
+    const groupName = chosen?.display_name || chosen?.name;
     if (chosen && !errors.instance_type) {
       if (!chosen.instance_types.includes(request.instance_type)) {
-        errors.instance_type = `Group ${chosen.display_name || chosen.name} does not allow this instance type`;
+        errors.instance_type = trans.__(
+          'Group %1 does not allow this instance type',
+          groupName
+        );
       }
     }
     if (chosen && !errors.image && !chosen.images.includes(request.image)) {
-      errors.image = `Group ${chosen.display_name || chosen.name} does not allow this image`;
+      errors.image = trans.__('Group %1 does not allow this image', groupName);
     }
   }
   return errors;

@@ -174,6 +174,15 @@ class LabServer(ServerProcess):
             / "apputils-extension"
             / "notification.jupyterlab-settings"
         ).write_text(json.dumps(NOTIFICATION_SETTINGS))
+        # This checkout's labextension (what `make build` built) goes first, ahead of the
+        # one installed in the venv: a worktree's browser tests run its own frontend.
+        # JUPYTER_PATH comes before the venv's and the user's data directories.
+        checkout = self.root / "checkout"
+        (checkout / "labextensions").mkdir(parents=True, exist_ok=True)
+        link = checkout / "labextensions" / "jupyterlab-jobs"
+        if not link.is_symlink():
+            link.symlink_to(REPO / "jupyterlab_jobs" / "labextension", target_is_directory=True)
+        self.extra_env["JUPYTER_PATH"] = str(checkout)
         super().start(timeout)
         return self
 

@@ -92,19 +92,19 @@ def test_create_job_watch_it_run_and_read_its_live_log(page: Page, lab) -> None:
     expect(log).to_contain_text("job count to three in research")
     expect(log).to_contain_text("line-3\ndone")
     fields = panel.locator(".jp-Jobs-fields")
-    for label, value in [
-        ("Job name", "count to three"),
-        ("Group", "research"),
-        ("Instance type", "CPU 1"),
-        ("Image", "System shell"),
-        ("User", "alice"),
-        ("Schedule", "-"),
-        ("Exit code", "0"),
+    for field, value in [
+        ("name", "count to three"),
+        ("group", "research"),
+        ("instance_type", "CPU 1"),
+        ("image", "System shell"),
+        ("user", "alice"),
+        ("schedule", "-"),
+        ("exit_code", "0"),
     ]:
-        expect(fields.locator(f'tr[data-field="{label}"] td')).to_contain_text(value)
-    for label in ("Start Time", "Finished Time", "Duration", "Job ID", "Message", "Status"):
-        expect(fields.locator(f'tr[data-field="{label}"]')).to_have_count(1)
-    expect(fields.locator('tr[data-field="Command"] pre')).to_contain_text("for i in 1 2 3")
+        expect(fields.locator(f'tr[data-field="{field}"] td')).to_contain_text(value)
+    for field in ("started_at", "finished_at", "duration", "id", "message", "status"):
+        expect(fields.locator(f'tr[data-field="{field}"]')).to_have_count(1)
+    expect(fields.locator('tr[data-field="command"] pre')).to_contain_text("for i in 1 2 3")
     expect(panel.locator(".jp-Jobs-logsState")).to_contain_text("whole output")
     screenshot(page, "detail-logs-light", panel)
 
@@ -296,7 +296,7 @@ def test_rerun_a_finished_job_and_clone_it_to_the_form(page: Page, lab) -> None:
     # From the detail: Rerun opens the new job; Clone fills the form.
     row(page, job["id"]).locator(".jp-Jobs-name").click()
     panel.locator(".jp-Jobs-detailActions .jp-Jobs-rerun").click()
-    expect(panel.locator('.jp-Jobs-fields tr[data-field="Rerun of"] td')).to_have_text(job["id"])
+    expect(panel.locator('.jp-Jobs-fields tr[data-field="rerun_of"] td')).to_have_text(job["id"])
     panel.locator(".jp-Jobs-clone").click()
     form = panel.locator("form.jp-Jobs-form")
     expect(form.locator("#jp-Jobs-create-name")).to_have_value(name)

@@ -76,8 +76,8 @@ def test_submit_the_open_notebook_with_a_parameter_and_open_its_output(page: Pag
     panel = page.locator(PANEL)
     expect(panel.locator(".jp-Jobs-detail")).to_be_visible()
     fields = panel.locator(".jp-Jobs-fields")
-    expect(fields.locator('tr[data-field="Notebook"] td')).to_have_text(f"{name}.ipynb")
-    expect(fields.locator('tr[data-field="Parameters"] td')).to_have_text(
+    expect(fields.locator('tr[data-field="notebook"] td')).to_have_text(f"{name}.ipynb")
+    expect(fields.locator('tr[data-field="parameters"] td')).to_have_text(
         'x = 42\nlabel = "the answer"'
     )
     expect(panel.locator(".jp-Jobs-detailTitle .jp-Jobs-status")).to_have_text(

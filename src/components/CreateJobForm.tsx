@@ -1,3 +1,4 @@
+import { TranslationBundle } from '@jupyterlab/translation';
 import {
   Button,
   caretLeftIcon,
@@ -15,11 +16,16 @@ import {
   JobsAPIError
 } from '../api';
 import { FieldErrors, trimRequest, validateJobRequest } from '../validation';
+import { slot, withNodes } from './translated';
 
 /** `1 CPU · 2Gi · no GPU` */
-export function describeInstanceType(it: IInstanceTypeOption): string {
-  const gpu = it.gpu > 0 ? `${it.gpu} GPU` : 'no GPU';
-  return `${it.cpu} CPU · ${it.memory} · ${gpu}`;
+export function describeInstanceType(
+  it: IInstanceTypeOption,
+  trans: TranslationBundle
+): string {
+  return it.gpu > 0
+    ? trans.__('%1 CPU · %2 · %3 GPU', it.cpu, it.memory, it.gpu)
+    : trans.__('%1 CPU · %2 · no GPU', it.cpu, it.memory);
 }
 
 /**
@@ -77,11 +83,12 @@ export interface IChoiceFieldsProps {
     image: string;
   }) => void;
   idPrefix: string;
+  trans: TranslationBundle;
 }
 
 /** Group, then the instance types and images that group allows, with their details. */
 export function ChoiceFields(props: IChoiceFieldsProps): JSX.Element {
-  const { options, value, errors, idPrefix } = props;
+  const { options, value, errors, idPrefix, trans } = props;
   const group = options.groups.find(g => g.name === value.group);
   const instanceTypes = (group?.instance_types ?? [])
     .map(name => options.instance_types.find(it => it.name === name))
@@ -103,7 +110,7 @@ export function ChoiceFields(props: IChoiceFieldsProps): JSX.Element {
   return (
     <>
       <div className="jp-Jobs-field">
-        <label htmlFor={`${idPrefix}-group`}>Group</label>
+        <label htmlFor={`${idPrefix}-group`}>{trans.__('Group')}</label>
         <HTMLSelect
           id={`${idPrefix}-group`}
           name="group"
@@ -117,27 +124,29 @@ export function ChoiceFields(props: IChoiceFieldsProps): JSX.Element {
         <FieldError field="group" error={errors.group} />
       </div>
       <div className="jp-Jobs-field">
-        <label htmlFor={`${idPrefix}-instance-type`}>Instance type</label>
+        <label htmlFor={`${idPrefix}-instance-type`}>
+          {trans.__('Instance type')}
+        </label>
         <HTMLSelect
           id={`${idPrefix}-instance-type`}
           name="instance_type"
           value={value.instance_type}
           onChange={e => change({ instance_type: e.currentTarget.value })}
           options={instanceTypes.map(it => ({
-            label: `${it.display_name || it.name} (${describeInstanceType(it)})`,
+            label: `${it.display_name || it.name} (${describeInstanceType(it, trans)})`,
             value: it.name
           }))}
         />
         {instanceType && (
           <div className="jp-Jobs-hint jp-Jobs-resources">
-            <span className="jp-Jobs-chip" title="CPUs">
-              {instanceType.cpu} CPU
+            <span className="jp-Jobs-chip" title={trans.__('CPUs')}>
+              {trans.__('%1 CPU', instanceType.cpu)}
             </span>
-            <span className="jp-Jobs-chip" title="Memory">
-              {instanceType.memory} memory
+            <span className="jp-Jobs-chip" title={trans.__('Memory')}>
+              {trans.__('%1 memory', instanceType.memory)}
             </span>
-            <span className="jp-Jobs-chip" title="GPUs">
-              {instanceType.gpu} GPU
+            <span className="jp-Jobs-chip" title={trans.__('GPUs')}>
+              {trans.__('%1 GPU', instanceType.gpu)}
             </span>
             {instanceType.description && (
               <span>{instanceType.description}</span>
@@ -147,7 +156,7 @@ export function ChoiceFields(props: IChoiceFieldsProps): JSX.Element {
         <FieldError field="instance_type" error={errors.instance_type} />
       </div>
       <div className="jp-Jobs-field">
-        <label htmlFor={`${idPrefix}-image`}>Image</label>
+        <label htmlFor={`${idPrefix}-image`}>{trans.__('Image')}</label>
         <HTMLSelect
           id={`${idPrefix}-image`}
           name="image"
@@ -170,7 +179,8 @@ export function ChoiceFields(props: IChoiceFieldsProps): JSX.Element {
 /** The server's answer to a submission, turned into errors by field. */
 export function serverErrors(
   error: unknown,
-  fields: string[]
+  fields: string[],
+  trans: TranslationBundle
 ): { fields: FieldErrors; form: string | null } {
   if (error instanceof JobsAPIError) {
     if (error.field && fields.includes(error.field)) {
@@ -185,11 +195,14 @@ export function serverErrors(
     if (error.status === 413) {
       return {
         fields: {},
-        form: `${error.message}. Make the command shorter, or put it in a script file.`
+        form: trans.__(
+          '%1. Make the command shorter, or put it in a script file.',
+          error.message
+        )
       };
     }
   }
-  return { fields: {}, form: errorMessage(error) };
+  return { fields: {}, form: errorMessage(error, trans) };
 }
 
 export interface ICreateJobFormProps {
@@ -200,11 +213,12 @@ export interface ICreateJobFormProps {
   submit: (request: IJobRequest) => Promise<IJob>;
   onSubmitted: (job: IJob) => void;
   onCancel: () => void;
+  trans: TranslationBundle;
 }
 
 /** The Create Job form. */
 export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
-  const { options } = props;
+  const { options, trans } = props;
   const [name, setName] = React.useState(props.initial?.name ?? '');
   const [command, setCommand] = React.useState(props.initial?.command ?? '');
   const [choices, setChoices] = React.useState(() =>
@@ -232,23 +246,26 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
 
   if (!options) {
     return (
-      <div className="jp-Jobs-form jp-Jobs-loading">Loading your groups…</div>
+      <div className="jp-Jobs-form jp-Jobs-loading">
+        {trans.__('Loading your groups…')}
+      </div>
     );
   }
   if (options.groups.length === 0) {
     return (
       <div className="jp-Jobs-form">
         <p>
-          You are not a member of any group that may run jobs. Ask your
-          administrator to add you to one.
+          {trans.__(
+            'You are not a member of any group that may run jobs. Ask your administrator to add you to one.'
+          )}
         </p>
-        <Button onClick={() => props.onCancel()}>Back</Button>
+        <Button onClick={() => props.onCancel()}>{trans.__('Back')}</Button>
       </div>
     );
   }
 
   const request: IJobRequest = { name, command, ...choices };
-  const clientErrors = validateJobRequest(request, options);
+  const clientErrors = validateJobRequest(request, options, true, trans);
   const errors: FieldErrors = submitted
     ? { ...clientErrors, ...serverFieldErrors }
     : serverFieldErrors;
@@ -266,13 +283,11 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
       const job = await props.submit(trimRequest(request));
       props.onSubmitted(job);
     } catch (error) {
-      const found = serverErrors(error, [
-        'name',
-        'group',
-        'instance_type',
-        'image',
-        'command'
-      ]);
+      const found = serverErrors(
+        error,
+        ['name', 'group', 'instance_type', 'image', 'command'],
+        trans
+      );
       setServerFieldErrors(found.fields);
       setFormError(found.form);
     } finally {
@@ -295,15 +310,16 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           small
           className="jp-Jobs-back"
           onClick={() => props.onCancel()}
-          title="Back to the job list"
+          title={trans.__('Back to the job list')}
         >
           <caretLeftIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          Jobs
+          {trans.__('Jobs')}
         </Button>
       </div>
-      <h2 className="jp-Jobs-formTitle">Create Job</h2>
+      <h2 className="jp-Jobs-formTitle">{trans.__('Create Job')}</h2>
       <ChoiceFields
         idPrefix="jp-Jobs-create"
+        trans={trans}
         options={options}
         value={choices}
         errors={errors}
@@ -313,12 +329,12 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
         }}
       />
       <div className="jp-Jobs-field">
-        <label htmlFor="jp-Jobs-create-name">Job name</label>
+        <label htmlFor="jp-Jobs-create-name">{trans.__('Job name')}</label>
         <InputGroup
           id="jp-Jobs-create-name"
           name="name"
           value={name}
-          placeholder="e.g. train model"
+          placeholder={trans.__('e.g. train model')}
           onChange={e => {
             setName(e.currentTarget.value);
             clearServerError('name');
@@ -327,7 +343,7 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
         <FieldError field="name" error={errors.name} />
       </div>
       <div className="jp-Jobs-field">
-        <label htmlFor="jp-Jobs-create-command">Command</label>
+        <label htmlFor="jp-Jobs-create-command">{trans.__('Command')}</label>
         <textarea
           id="jp-Jobs-create-command"
           name="command"
@@ -342,11 +358,17 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           }}
         />
         <div className="jp-Jobs-hint">
-          Runs with bash in a fresh, temporary working directory. Read inputs
-          from and write lasting outputs to{' '}
-          <code>{choices.group || '<group>'}/</code> (the group's directory);
-          datasets are in <code>datasets/</code>. Use <code>python -u</code> to
-          see output in the log at once.
+          {withNodes(
+            trans.__(
+              "Runs with bash in a fresh, temporary working directory. Read inputs from and write lasting outputs to %1 (the group's directory); datasets are in %2. Use %3 to see output in the log at once.",
+              slot(0),
+              slot(1),
+              slot(2)
+            ),
+            <code>{choices.group || '<group>'}/</code>,
+            <code>datasets/</code>,
+            <code>python -u</code>
+          )}
         </div>
         <FieldError field="command" error={errors.command} />
       </div>
@@ -357,14 +379,14 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
       )}
       <div className="jp-Jobs-formButtons">
         <Button type="button" minimal onClick={() => props.onCancel()}>
-          Cancel
+          {trans.__('Cancel')}
         </Button>
         <Button
           type="submit"
           className="jp-Jobs-submit jp-mod-styled jp-mod-accept"
           disabled={busy}
         >
-          {busy ? 'Submitting…' : 'Submit'}
+          {busy ? trans.__('Submitting…') : trans.__('Submit')}
         </Button>
       </div>
     </form>

@@ -1,3 +1,4 @@
+import { TranslationBundle } from '@jupyterlab/translation';
 import {
   Button,
   caretLeftIcon,
@@ -20,6 +21,7 @@ export interface IJobDetailProps {
   api: JobsAPI;
   jobId: string;
   maxLogLines: number;
+  trans: TranslationBundle;
   onBack: () => void;
   onCancel: (job: IJob) => Promise<void>;
   onRerun: (job: IJob) => void;
@@ -36,7 +38,7 @@ function isAbsolute(path: string): boolean {
 
 /** Every field of a job, its message, its log, and Cancel / Rerun / Clone. */
 export function JobDetail(props: IJobDetailProps): JSX.Element {
-  const { model, jobId } = props;
+  const { model, jobId, trans } = props;
   const [job, setJob] = React.useState<IJob | null>(model.find(jobId) ?? null);
   const [receivedAt, setReceivedAt] = React.useState(Date.now());
   const [error, setError] = React.useState<string | null>(null);
@@ -63,7 +65,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             void poll.stop();
             return;
           }
-          setError(errorMessage(e));
+          setError(errorMessage(e, trans));
           throw e;
         }
       },
@@ -85,10 +87,10 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         small
         className="jp-Jobs-back"
         onClick={() => props.onBack()}
-        title="Back to the job list"
+        title={trans.__('Back to the job list')}
       >
         <caretLeftIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-        Jobs
+        {trans.__('Jobs')}
       </Button>
     </div>
   );
@@ -98,8 +100,9 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       <div className="jp-Jobs-detail">
         {header}
         <p className="jp-Jobs-empty">
-          This job does not exist, or belongs to a group you are not a member
-          of.
+          {trans.__(
+            'This job does not exist, or belongs to a group you are not a member of.'
+          )}
         </p>
       </div>
     );
@@ -113,7 +116,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             {error}
           </div>
         ) : (
-          <div className="jp-Jobs-loading">Loading the job…</div>
+          <div className="jp-Jobs-loading">{trans.__('Loading the job…')}</div>
         )}
       </div>
     );
@@ -121,40 +124,62 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
 
   const final = isFinal(job.status);
   const duration = formatDuration(
-    liveDuration(job, model.receivedAt(job.id) || receivedAt, now)
+    liveDuration(job, model.receivedAt(job.id) || receivedAt, now),
+    trans
   );
   const options = model.options;
   const instanceType = options?.instance_types.find(
     it => it.name === job.instance_type
   );
   const image = options?.images.find(im => im.name === job.image);
-  const rows: [string, React.ReactNode][] = [
-    ['Status', <StatusBadge status={job.status} />],
-    ['Message', job.message || '-'],
-    ['Job ID', <code>{job.id}</code>],
-    ['Job name', job.name],
-    ['Schedule', job.schedule ? job.schedule.name : '-'],
-    ['User', job.user],
-    ['Submitted', absoluteTime(job.created_at)],
-    ['Start Time', absoluteTime(job.started_at)],
-    ['Finished Time', absoluteTime(job.finished_at)],
-    ['Duration', duration],
-    ['Group', job.group],
+  // [the Job field it shows (data-field), its label, its value]
+  const rows: [string, string, React.ReactNode][] = [
     [
-      'Instance type',
+      'status',
+      trans.__('Status'),
+      <StatusBadge status={job.status} trans={trans} />
+    ],
+    ['message', trans.__('Message'), job.message || '-'],
+    ['id', trans.__('Job ID'), <code>{job.id}</code>],
+    ['name', trans.__('Job name'), job.name],
+    ['schedule', trans.__('Schedule'), job.schedule ? job.schedule.name : '-'],
+    ['user', trans.__('User'), job.user],
+    ['created_at', trans.__('Submitted'), absoluteTime(job.created_at)],
+    ['started_at', trans.__('Start Time'), absoluteTime(job.started_at)],
+    ['finished_at', trans.__('Finished Time'), absoluteTime(job.finished_at)],
+    ['duration', trans.__('Duration'), duration],
+    ['group', trans.__('Group'), job.group],
+    [
+      'instance_type',
+      trans.__('Instance type'),
       instanceType
-        ? `${instanceType.display_name || instanceType.name} (${instanceType.cpu} CPU · ${instanceType.memory} · ${instanceType.gpu} GPU)`
+        ? trans.__(
+            '%1 (%2 CPU · %3 · %4 GPU)',
+            instanceType.display_name || instanceType.name,
+            instanceType.cpu,
+            instanceType.memory,
+            instanceType.gpu
+          )
         : job.instance_type
     ],
-    ['Image', image ? image.display_name || image.name : job.image],
-    ['Exit code', job.exit_code === null ? '-' : String(job.exit_code)]
+    [
+      'image',
+      trans.__('Image'),
+      image ? image.display_name || image.name : job.image
+    ],
+    [
+      'exit_code',
+      trans.__('Exit code'),
+      job.exit_code === null ? '-' : String(job.exit_code)
+    ]
   ];
   if (job.gpus && job.gpus.length > 0) {
-    rows.push(['GPUs', job.gpus.join(', ')]);
+    rows.push(['gpus', trans.__('GPUs'), job.gpus.join(', ')]);
   }
   if (job.rerun_of) {
     rows.push([
-      'Rerun of',
+      'rerun_of',
+      trans.__('Rerun of'),
       <button
         className="jp-Jobs-link"
         onClick={() => props.onOpenJob(job.rerun_of as string)}
@@ -164,11 +189,12 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     ]);
   }
   if (job.notebook) {
-    rows.push(['Notebook', <code>{job.notebook}</code>]);
+    rows.push(['notebook', trans.__('Notebook'), <code>{job.notebook}</code>]);
   }
   if (job.parameters && Object.keys(job.parameters).length > 0) {
     rows.push([
-      'Parameters',
+      'parameters',
+      trans.__('Parameters'),
       <pre className="jp-Jobs-parameters">
         {Object.entries(job.parameters)
           .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
@@ -179,19 +205,20 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   if (job.notebook || job.output_path) {
     const output = job.output_path;
     rows.push([
-      'Output notebook',
+      'output_path',
+      trans.__('Output notebook'),
       output ? (
         isAbsolute(output) ? (
           <span>
             <code>{output}</code>{' '}
             <span className="jp-Jobs-hint">
-              (outside the Jupyter root directory)
+              {trans.__('(outside the Jupyter root directory)')}
             </span>
           </span>
         ) : (
           <button
             className="jp-Jobs-link jp-Jobs-outputLink"
-            title={`Open ${output}`}
+            title={trans.__('Open %1', output)}
             onClick={() => props.onOpenPath(output)}
           >
             {output}
@@ -200,7 +227,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       ) : final ? (
         '-'
       ) : (
-        'written when the job ends'
+        trans.__('written when the job ends')
       )
     ]);
   }
@@ -209,7 +236,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     <div className="jp-Jobs-detail" data-job-id={job.id}>
       {header}
       <div className="jp-Jobs-detailTitle">
-        <StatusBadge status={job.status} />
+        <StatusBadge status={job.status} trans={trans} />
         <h2 className="jp-Jobs-detailName" title={job.name}>
           {job.name}
         </h2>
@@ -219,30 +246,38 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           <Button
             className="jp-Jobs-cancel"
             onClick={() => void props.onCancel(job)}
-            title="Stop this job"
+            title={trans.__('Stop this job')}
           >
             <stopIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-            Cancel
+            {trans.__('Cancel')}
           </Button>
         )}
         {final && (
           <Button
             className="jp-Jobs-rerun"
             onClick={() => props.onRerun(job)}
-            title="Run this job again with the same inputs"
+            title={trans.__('Run this job again with the same inputs')}
           >
             <refreshIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-            Rerun
+            {trans.__('Rerun')}
           </Button>
         )}
         <Button
           minimal
           className="jp-Jobs-clone"
           onClick={() => props.onClone(job)}
-          title="Open the Create Job form filled in with this job's inputs"
+          title={
+            job.notebook
+              ? trans.__(
+                  "Open the Submit notebook form filled in with this job's notebook and parameters"
+                )
+              : trans.__(
+                  "Open the Create Job form filled in with this job's inputs"
+                )
+          }
         >
           <copyIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          Clone to form
+          {trans.__('Clone to form')}
         </Button>
       </div>
       {job.message && (
@@ -255,19 +290,19 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       )}
       {error && (
         <div className="jp-Jobs-banner jp-Jobs-banner-offline" role="alert">
-          {error} Retrying…
+          {error} {trans.__('Retrying…')}
         </div>
       )}
       <table className="jp-Jobs-fields">
         <tbody>
-          {rows.map(([label, value]) => (
-            <tr key={label} data-field={label}>
+          {rows.map(([field, label, value]) => (
+            <tr key={field} data-field={field}>
               <th scope="row">{label}</th>
               <td>{value}</td>
             </tr>
           ))}
-          <tr data-field="Command">
-            <th scope="row">Command</th>
+          <tr data-field="command">
+            <th scope="row">{trans.__('Command')}</th>
             <td>
               {job.command ? (
                 <pre className="jp-Jobs-commandText">{job.command}</pre>
@@ -278,7 +313,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           </tr>
         </tbody>
       </table>
-      <h3 className="jp-Jobs-logsTitle">Logs</h3>
+      <h3 className="jp-Jobs-logsTitle">{trans.__('Logs')}</h3>
       <LogViewer
         key={job.id}
         api={props.api}
@@ -287,6 +322,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         logsAvailable={job.logs_available}
         logRetentionSeconds={options?.log_retention_seconds ?? null}
         maxLines={props.maxLogLines}
+        trans={trans}
       />
     </div>
   );

@@ -5,6 +5,7 @@ import {
   InputGroup,
   refreshIcon
 } from '@jupyterlab/ui-components';
+import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import {
@@ -22,10 +23,12 @@ import {
 } from '../format';
 import { JobsModel } from '../model';
 import { useNow, useSignal, useSize } from './hooks';
-import { StatusBadge } from './StatusBadge';
+import { StatusBadge, statusLabel } from './StatusBadge';
+import { slot, withNodes } from './translated';
 
 export interface IJobListProps {
   model: JobsModel;
+  trans: TranslationBundle;
   onOpen: (job: IJob) => void;
   onCreate: () => void;
   onCancel: (job: IJob) => void;
@@ -41,27 +44,49 @@ const OVERSCAN = 8;
 /** Start loading the next page this many rows before the end. */
 const LOAD_AHEAD = 20;
 
-const STATUS_FILTERS: { label: string; value: string; statuses: string[] }[] = [
-  { label: 'All statuses', value: '', statuses: [] },
-  { label: 'Active', value: 'active', statuses: [...ACTIVE_STATUSES] },
-  { label: 'Finished', value: 'final', statuses: [...FINAL_STATUSES] },
-  ...STATUSES.map(s => ({ label: s, value: s, statuses: [s] }))
-];
+interface IStatusFilter {
+  label: string;
+  value: string;
+  statuses: string[];
+}
 
-function statusFilterValue(statuses: string[]): string {
+function statusFilters(trans: TranslationBundle): IStatusFilter[] {
+  return [
+    { label: trans.__('All statuses'), value: '', statuses: [] },
+    {
+      label: trans.__('Active'),
+      value: 'active',
+      statuses: [...ACTIVE_STATUSES]
+    },
+    {
+      label: trans.__('Finished'),
+      value: 'final',
+      statuses: [...FINAL_STATUSES]
+    },
+    ...STATUSES.map(s => ({
+      label: statusLabel(s, trans),
+      value: s,
+      statuses: [s]
+    }))
+  ];
+}
+
+function statusFilterValue(
+  filters: IStatusFilter[],
+  statuses: string[]
+): string {
   const key = [...statuses].sort().join(',');
-  const match = STATUS_FILTERS.find(
-    f => [...f.statuses].sort().join(',') === key
-  );
+  const match = filters.find(f => [...f.statuses].sort().join(',') === key);
   return match ? match.value : '';
 }
 
 /** The job list: toolbar, filters, and a windowed, infinitely scrolling table. */
 export function JobList(props: IJobListProps): JSX.Element {
-  const { model } = props;
+  const { model, trans } = props;
   useSignal(model.changed);
   const now = useNow(1000);
   const filters = model.filters;
+  const statusChoices = statusFilters(trans);
   const options = model.options;
 
   const [search, setSearch] = React.useState(filters.q);
@@ -124,31 +149,33 @@ export function JobList(props: IJobListProps): JSX.Element {
         <Button
           className="jp-Jobs-createButton jp-mod-styled jp-mod-accept"
           onClick={() => props.onCreate()}
-          title="Create a job that runs a command for one of your groups"
+          title={trans.__(
+            'Create a job that runs a command for one of your groups'
+          )}
         >
           <addIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          Create Job
+          {trans.__('Create Job')}
         </Button>
         <Button
           minimal
           className="jp-Jobs-refreshButton"
           onClick={() => void model.refreshNow().catch(() => undefined)}
-          title="Refresh the list"
-          aria-label="Refresh"
+          title={trans.__('Refresh the list')}
+          aria-label={trans.__('Refresh')}
         >
           <refreshIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          Refresh
+          {trans.__('Refresh')}
         </Button>
       </div>
       <div className="jp-Jobs-filters">
         <label className="jp-Jobs-filter">
-          <span>Group</span>
+          <span>{trans.__('Group')}</span>
           <HTMLSelect
             className="jp-Jobs-groupFilter"
             value={filters.group}
             onChange={e => model.setFilters({ group: e.currentTarget.value })}
             options={[
-              { label: 'All my groups', value: '' },
+              { label: trans.__('All my groups'), value: '' },
               ...(options?.groups ?? []).map(g => ({
                 label: g.display_name || g.name,
                 value: g.name
@@ -157,29 +184,29 @@ export function JobList(props: IJobListProps): JSX.Element {
           />
         </label>
         <label className="jp-Jobs-filter">
-          <span>Status</span>
+          <span>{trans.__('Status')}</span>
           <HTMLSelect
             className="jp-Jobs-statusFilter"
-            value={statusFilterValue(filters.statuses)}
+            value={statusFilterValue(statusChoices, filters.statuses)}
             onChange={e => {
               const value = e.currentTarget.value;
-              const choice = STATUS_FILTERS.find(f => f.value === value);
+              const choice = statusChoices.find(f => f.value === value);
               model.setFilters({
                 statuses: choice ? [...choice.statuses] : []
               });
             }}
-            options={STATUS_FILTERS.map(f => ({
+            options={statusChoices.map(f => ({
               label: f.label,
               value: f.value
             }))}
           />
         </label>
         <label className="jp-Jobs-filter jp-Jobs-searchFilter">
-          <span>Name</span>
+          <span>{trans.__('Name')}</span>
           <InputGroup
             className="jp-Jobs-search"
             type="search"
-            placeholder="Search job names"
+            placeholder={trans.__('Search job names')}
             value={search}
             rightIcon="ui-components:search"
             onChange={e => setSearch(e.currentTarget.value)}
@@ -192,7 +219,7 @@ export function JobList(props: IJobListProps): JSX.Element {
             checked={filters.mine}
             onChange={e => model.setFilters({ mine: e.currentTarget.checked })}
           />
-          Submitted by me
+          {trans.__('Submitted by me')}
         </label>
       </div>
       {model.error !== null && (
@@ -201,20 +228,22 @@ export function JobList(props: IJobListProps): JSX.Element {
           role="alert"
         >
           {model.unreachable
-            ? 'Cannot reach the Jupyter server. Retrying; the list may be out of date.'
+            ? trans.__(
+                'Cannot reach the Jupyter server. Retrying; the list may be out of date.'
+              )
             : model.error}
         </div>
       )}
-      <div className="jp-Jobs-table" role="table" aria-label="Jobs">
+      <div className="jp-Jobs-table" role="table" aria-label={trans.__('Jobs')}>
         {wide && (
           <div className="jp-Jobs-row jp-Jobs-header" role="row">
-            <span role="columnheader">Status</span>
-            <span role="columnheader">Job name</span>
-            <span role="columnheader">Schedule</span>
-            <span role="columnheader">User</span>
-            <span role="columnheader">Group</span>
-            <span role="columnheader">Timing</span>
-            <span role="columnheader">Action</span>
+            <span role="columnheader">{trans.__('Status')}</span>
+            <span role="columnheader">{trans.__('Job name')}</span>
+            <span role="columnheader">{trans.__('Schedule')}</span>
+            <span role="columnheader">{trans.__('User')}</span>
+            <span role="columnheader">{trans.__('Group')}</span>
+            <span role="columnheader">{trans.__('Timing')}</span>
+            <span role="columnheader">{trans.__('Action')}</span>
           </div>
         )}
         <div
@@ -234,7 +263,7 @@ export function JobList(props: IJobListProps): JSX.Element {
             <div className="jp-Jobs-empty">
               {filtered ? (
                 <>
-                  <p>No jobs match these filters.</p>
+                  <p>{trans.__('No jobs match these filters.')}</p>
                   <Button
                     minimal
                     onClick={() => {
@@ -247,31 +276,40 @@ export function JobList(props: IJobListProps): JSX.Element {
                       });
                     }}
                   >
-                    Clear filters
+                    {trans.__('Clear filters')}
                   </Button>
                 </>
               ) : (
                 <>
-                  <p className="jp-Jobs-emptyTitle">No jobs yet</p>
-                  <p>
-                    A job runs a command or a notebook in the background for one
-                    of your groups, even after you close JupyterLab. Click{' '}
-                    <strong>Create Job</strong> to run a command, or use{' '}
-                    <strong>Submit notebook as job</strong> on a notebook's
-                    toolbar.
+                  <p className="jp-Jobs-emptyTitle">
+                    {trans.__('No jobs yet')}
                   </p>
                   <p>
-                    Outputs written to the group's directory (
-                    <code>&lt;group&gt;/</code> in the job's working directory)
-                    are kept; the rest of the working directory is removed when
-                    the job ends.
+                    {withNodes(
+                      trans.__(
+                        "A job runs a command or a notebook in the background for one of your groups, even after you close JupyterLab. Click %1 to run a command, or use %2 on a notebook's toolbar.",
+                        slot(0),
+                        slot(1)
+                      ),
+                      <strong>{trans.__('Create Job')}</strong>,
+                      <strong>{trans.__('Submit notebook as job')}</strong>
+                    )}
+                  </p>
+                  <p>
+                    {withNodes(
+                      trans.__(
+                        "Outputs written to the group's directory (%1 in the job's working directory) are kept; the rest of the working directory is removed when the job ends.",
+                        slot(0)
+                      ),
+                      <code>&lt;group&gt;/</code>
+                    )}
                   </p>
                 </>
               )}
             </div>
           )}
           {(model.loading || model.loadingMore) && (
-            <div className="jp-Jobs-loading">Loading jobs…</div>
+            <div className="jp-Jobs-loading">{trans.__('Loading jobs…')}</div>
           )}
         </div>
       </div>
@@ -290,16 +328,17 @@ interface IJobRowProps extends IJobListProps {
 }
 
 function JobRow(props: IJobRowProps): JSX.Element {
-  const { job, wide } = props;
+  const { job, wide, trans } = props;
   const duration = formatDuration(
-    liveDuration(job, props.receivedAt, props.now)
+    liveDuration(job, props.receivedAt, props.now),
+    trans
   );
   const started = job.started_at
-    ? `started ${relativeTime(job.started_at)}`
-    : `submitted ${relativeTime(job.created_at)}`;
+    ? trans.__('started %1', relativeTime(job.started_at))
+    : trans.__('submitted %1', relativeTime(job.created_at));
   const startedTitle = job.started_at
-    ? `Started ${absoluteTime(job.started_at)}`
-    : `Submitted ${absoluteTime(job.created_at)}`;
+    ? trans.__('Started %1', absoluteTime(job.started_at))
+    : trans.__('Submitted %1', absoluteTime(job.created_at));
   const name = (
     <button
       className="jp-Jobs-link jp-Jobs-name"
@@ -314,20 +353,20 @@ function JobRow(props: IJobRowProps): JSX.Element {
       small
       minimal
       className="jp-Jobs-rerun"
-      title="Run this job again"
+      title={trans.__('Run this job again')}
       onClick={() => props.onRerun(job)}
     >
-      Rerun
+      {trans.__('Rerun')}
     </Button>
   ) : (
     <Button
       small
       minimal
       className="jp-Jobs-cancel"
-      title="Cancel this job"
+      title={trans.__('Cancel this job')}
       onClick={() => props.onCancel(job)}
     >
-      Cancel
+      {trans.__('Cancel')}
     </Button>
   );
   const schedule = job.schedule ? job.schedule.name : '-';
@@ -343,7 +382,7 @@ function JobRow(props: IJobRowProps): JSX.Element {
     return (
       <div className="jp-Jobs-row jp-Jobs-jobRow" {...rowAttributes}>
         <span role="cell">
-          <StatusBadge status={job.status} />
+          <StatusBadge status={job.status} trans={trans} />
         </span>
         <span role="cell" className="jp-Jobs-cellName">
           {name}
@@ -368,7 +407,7 @@ function JobRow(props: IJobRowProps): JSX.Element {
   return (
     <div className="jp-Jobs-compactRow jp-Jobs-jobRow" {...rowAttributes}>
       <div className="jp-Jobs-compactLine">
-        <StatusBadge status={job.status} />
+        <StatusBadge status={job.status} trans={trans} />
         {name}
         {action}
       </div>
@@ -376,10 +415,10 @@ function JobRow(props: IJobRowProps): JSX.Element {
         className="jp-Jobs-compactLine jp-Jobs-compactMeta"
         title={startedTitle}
       >
-        <span title="User">{job.user}</span>
-        <span title="Group">{job.group}</span>
-        {job.schedule && <span title="Schedule">{schedule}</span>}
-        <span className="jp-Jobs-duration" title="Duration">
+        <span title={trans.__('User')}>{job.user}</span>
+        <span title={trans.__('Group')}>{job.group}</span>
+        {job.schedule && <span title={trans.__('Schedule')}>{schedule}</span>}
+        <span className="jp-Jobs-duration" title={trans.__('Duration')}>
           {duration}
         </span>
         <span className="jp-Jobs-started">{started}</span>

@@ -1,3 +1,4 @@
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Button, downloadIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
@@ -21,6 +22,7 @@ export interface ILogViewerProps {
   logsAvailable: boolean;
   logRetentionSeconds: number | null;
   maxLines: number;
+  trans: TranslationBundle;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface ILogViewerProps {
  * dropped connection. It scrolls to new output until the user scrolls up.
  */
 export function LogViewer(props: ILogViewerProps): JSX.Element {
-  const { api, jobId, maxLines } = props;
+  const { api, jobId, maxLines, trans } = props;
   const buffer = React.useRef(new LogBuffer(maxLines));
   const [, setVersion] = React.useState(0);
   const [state, setState] = React.useState<LogState>('loading');
@@ -134,13 +136,13 @@ export function LogViewer(props: ILogViewerProps): JSX.Element {
       }
       if (isUnreachable(error) || attempt < 3) {
         setState('reconnecting');
-        setProblem(errorMessage(error));
+        setProblem(errorMessage(error, trans));
         const delay = Math.min(30000, 1000 * 2 ** Math.min(attempt, 5));
         await new Promise(resolve => window.setTimeout(resolve, delay));
         return !signal.aborted;
       }
       setState('error');
-      setProblem(errorMessage(error));
+      setProblem(errorMessage(error, trans));
       return false;
     };
     void run();
@@ -180,19 +182,25 @@ export function LogViewer(props: ILogViewerProps): JSX.Element {
       link.remove();
       window.setTimeout(() => URL.revokeObjectURL(url), 10000);
     } catch (error) {
-      setProblem(errorMessage(error));
+      setProblem(errorMessage(error, trans));
     }
   };
 
   if (state === 'gone') {
     const kept = props.logRetentionSeconds
-      ? ` Logs are kept for ${formatDuration(props.logRetentionSeconds)} after a job ends.`
+      ? trans.__(
+          'Logs are kept for %1 after a job ends.',
+          formatDuration(props.logRetentionSeconds, trans)
+        )
       : '';
     return (
       <div className="jp-Jobs-logs">
         <div className="jp-Jobs-logsGone" role="status">
-          The logs of this job were removed by the retention policy.{kept} The
-          job's record, status and message are still here.
+          {trans.__(
+            'The logs of this job were removed by the retention policy.'
+          )}{' '}
+          {kept}{' '}
+          {trans.__("The job's record, status and message are still here.")}
         </div>
       </div>
     );
@@ -200,12 +208,12 @@ export function LogViewer(props: ILogViewerProps): JSX.Element {
 
   const log = buffer.current;
   const status: Record<LogState, string> = {
-    loading: 'Loading the log…',
-    live: 'Following live output',
-    done: 'The job has ended; this is its whole output.',
+    loading: trans.__('Loading the log…'),
+    live: trans.__('Following live output'),
+    done: trans.__('The job has ended; this is its whole output.'),
     gone: '',
-    reconnecting: 'Connection lost; reconnecting…',
-    error: 'The log could not be read.'
+    reconnecting: trans.__('Connection lost; reconnecting…'),
+    error: trans.__('The log could not be read.')
   };
   return (
     <div className="jp-Jobs-logs">
@@ -220,23 +228,27 @@ export function LogViewer(props: ILogViewerProps): JSX.Element {
             className="jp-Jobs-follow"
             onClick={() => setFollowing(true)}
           >
-            Follow output
+            {trans.__('Follow output')}
           </Button>
         )}
         <Button
           small
           minimal
           className="jp-Jobs-download"
-          title="Download the whole log"
+          title={trans.__('Download the whole log')}
           onClick={() => void download()}
         >
           <downloadIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          Download
+          {trans.__('Download')}
         </Button>
       </div>
       {log.dropped > 0 || log.skippedStart ? (
         <div className="jp-Jobs-hint jp-Jobs-logsTruncated">
-          Showing the last {maxLines} lines; download the log to see all of it.
+          {trans._n(
+            'Showing the last line; download the log to see all of it.',
+            'Showing the last %1 lines; download the log to see all of it.',
+            maxLines
+          )}
         </div>
       ) : null}
       {problem && (
@@ -249,12 +261,12 @@ export function LogViewer(props: ILogViewerProps): JSX.Element {
         ref={scroller}
         onScroll={onScroll}
         tabIndex={0}
-        aria-label="Job log"
+        aria-label={trans.__('Job log')}
       >
         {log.empty && state !== 'loading' ? '' : log.text}
       </pre>
       {log.empty && state !== 'loading' && (
-        <div className="jp-Jobs-hint">No output yet.</div>
+        <div className="jp-Jobs-hint">{trans.__('No output yet.')}</div>
       )}
     </div>
   );

@@ -1,16 +1,27 @@
+import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
+import { STATUSES } from '../api';
+
+/** A status in the user's language (the API's value when it is not a known one). */
+export function statusLabel(status: string, trans: TranslationBundle): string {
+  const labels: Record<string, string> = {
+    Pending: trans.__('Pending'),
+    Preparing: trans.__('Preparing'),
+    Running: trans.__('Running'),
+    Succeeded: trans.__('Succeeded'),
+    Failed: trans.__('Failed'),
+    Cancelled: trans.__('Cancelled')
+  };
+  return labels[status] ?? status;
+}
+
 /** A job's status as a coloured badge that also says it in words. */
-export function StatusBadge(props: { status: string }): JSX.Element {
-  const known = [
-    'Pending',
-    'Preparing',
-    'Running',
-    'Succeeded',
-    'Failed',
-    'Cancelled'
-  ];
-  const kind = known.includes(props.status)
+export function StatusBadge(props: {
+  status: string;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const kind = (STATUSES as readonly string[]).includes(props.status)
     ? props.status.toLowerCase()
     : 'unknown';
   return (
@@ -18,7 +29,7 @@ export function StatusBadge(props: { status: string }): JSX.Element {
       className={`jp-Jobs-status jp-Jobs-status-${kind}`}
       data-status={props.status}
     >
-      {props.status}
+      {statusLabel(props.status, props.trans)}
     </span>
   );
 }
