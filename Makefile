@@ -20,7 +20,8 @@ FRONTEND_SOURCES := $(shell find src style schema -type f 2>/dev/null) \
 CHROMIUM := /usr/bin/chromium
 LABEXT_LINK := $(VENV)/share/jupyter/labextensions/jupyterlab-jobs
 
-.PHONY: help venv build run run-hub lint jest pytest pytest-unprivileged ui-test test bench chromium clean
+.PHONY: help venv build run run-hub lint jest pytest pytest-unprivileged ui-test test bench chromium \
+	postgresql clean
 
 help:
 	@echo "make run    start JupyterLab with jupyterlab-jobs (examples/jupyter_server_config.py)"
@@ -90,7 +91,7 @@ jest: venv
 	npm test
 
 # pytest's exit code 5 means "no tests collected": a failure here.
-pytest: venv build
+pytest: venv build postgresql
 	$(PY) -m pytest tests || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$rc; }
 
@@ -113,7 +114,7 @@ ui-test: venv build chromium
 		echo "ui-tests: none yet"; \
 	fi
 
-test: chromium venv build
+test: chromium postgresql venv build
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory jest
 	$(MAKE) --no-print-directory pytest
@@ -127,7 +128,16 @@ chromium:
 		apt-get update -q && apt-get install -y -q chromium </dev/null; \
 	fi
 
-bench: venv
+# Debian's PostgreSQL for the store tests and benchmarks: a fixture runs its own server
+# with initdb/pg_ctl in a temporary directory (the binaries are off PATH, in
+# /usr/lib/postgresql/<version>/bin). The package's own cluster is not used.
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q postgresql </dev/null; \
+	fi
+
+bench: venv postgresql
 	$(PY) -m benchmarks
 
 clean:

@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   FAIL  did not complete: {result.error}")
         print(f"   ({result.seconds:g} s)", flush=True)
 
+    settings.databases.stop()
     ctx = report.context(mode, time.perf_counter() - begin, load_before)
     if partial and not args.record:
         target = HERE / ".work"

@@ -59,7 +59,7 @@ class JobsHandler(APIHandler):
     async def call(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking service work in a thread; its errors become HTTP errors."""
         try:
-            return await asyncio.to_thread(work, *args, **kwargs)
+            return await self.app.run_blocking(work, *args, **kwargs)
         except JobsError as error:
             raise JobsHTTPError(error) from None
 
@@ -271,7 +271,7 @@ class LogsHandler(JobsHandler):
     async def _send(self, path: Path, position: int, end: int | None) -> int:
         """Write the bytes from ``position`` (to ``end``) chunk by chunk; the new position."""
         while True:
-            chunk = await asyncio.to_thread(logs.read_chunk, path, position, end)
+            chunk = await self.app.run_blocking(logs.read_chunk, path, position, end)
             if not chunk:
                 return position
             position += len(chunk)
@@ -311,7 +311,7 @@ class OpenAPIHandler(JobsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        text = await asyncio.to_thread(OPENAPI.read_text, encoding="utf-8")
+        text = await self.app.run_blocking(OPENAPI.read_text, encoding="utf-8")
         self.finish(text)
 
 

@@ -13,7 +13,6 @@ import logging
 import secrets
 import shlex
 import shutil
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,12 +37,12 @@ from .models import (
     CANCELLED,
     FAILED,
     PENDING,
-    PREPARING,
     STATUSES,
     SUCCEEDED,
     Job,
     human_duration,
 )
+from .queue import Dispatcher
 from .store import Store
 from .validation import (
     MAX_NAME_LENGTH,
@@ -87,7 +86,11 @@ class JobService:
         # Without the data directory's key, cursors are valid for this instance only.
         self.cursors = CursorCodec(cursor_key or secrets.token_bytes(KEY_BYTES))
         self.notebook_root = notebook_root
-        self.snapshots_dir = snapshots_dir or store.path.parent / "notebooks"
+        if snapshots_dir is None:
+            if store.path is None:
+                raise ValueError("snapshots_dir is needed when the store is not a SQLite file")
+            snapshots_dir = store.path.parent / "notebooks"
+        self.snapshots_dir = snapshots_dir
         self.catalog = catalog
         self.backend = backend
         self._groups_for = groups_for
@@ -98,7 +101,7 @@ class JobService:
         self.groups_cache_seconds = groups_cache_seconds
         self.log = log or logging.getLogger(__name__)
         self._groups_cache: dict[str, tuple[float, list[str]]] = {}
-        self._dispatch_lock = threading.Lock()
+        self.queue = Dispatcher(store=store, backend=backend, spec_for=self._spec, log=self.log)
 
     # -- who may do what ---------------------------------------------------------------
     def groups_of(self, user: str) -> list[str]:
@@ -348,65 +351,8 @@ class JobService:
 
     # -- the queue ---------------------------------------------------------------------
     def dispatch(self) -> None:
-        """Start queued jobs first-in first-out while the backend has capacity.
-
-        Threads of one process dispatch one at a time (so a caller returns with the queue
-        settled, each job's message saying why it waits); across processes, the claim is
-        a compare-and-set inside an IMMEDIATE transaction, so a job is never started twice
-        and capacity is counted over all servers' jobs.
-        """
-        with self._dispatch_lock:
-            while self._start_next():
-                pass
-
-    def _start_next(self) -> bool:
-        """Claim and start the oldest pending job; False when none can start now."""
-        with self.store.transaction() as db:
-            pending = self.store.queued(limit=1)
-            if not pending:
-                return False
-            job = pending[0]
-            active = self.store.active()
-            try:
-                spec = self._spec(job)
-            except BackendError as error:
-                self.store.finish(job.id, FAILED, message=str(error), finished_at=time.time())
-                return True
-            problem = self.backend.capacity_problem(spec, active)
-            if problem:
-                db.execute(
-                    "UPDATE jobs SET message = ? WHERE status = ? AND message != ?",
-                    (problem, PENDING, problem),
-                )
-                return False
-            claim = {"claimed_at": time.time(), **self.backend.reserve(spec, active)}
-            job.backend_state = json.dumps(claim)
-            self.store.update(
-                job.id,
-                only_if_status=[PENDING],
-                status=PREPARING,
-                message="Preparing the job's workspace",
-                backend_state=job.backend_state,
-            )
-        try:
-            started = self.backend.start(spec, active)
-        except Exception as error:
-            self.log.warning("Job %s could not start: %s", job.id, error)
-            message = str(error) if isinstance(error, BackendError) else f"Could not start: {error}"
-            self.store.finish(job.id, FAILED, message=message, finished_at=time.time())
-            return True
-        self.store.update(
-            job.id,
-            only_if_status=[PREPARING],
-            status=started.status,
-            message=started.message,
-            started_at=started.started_at,
-            backend_state=started.backend_state,
-        )
-        latest = self.store.get(job.id)
-        if latest is not None and latest.cancel_requested_by:
-            self.backend.cancel(latest)
-        return True
+        """Start queued jobs first-in first-out while the backend has capacity (queue.py)."""
+        self.queue.dispatch()
 
     # -- cancel, outcome ---------------------------------------------------------------
     def cancel(self, user: str, job_id: str) -> Job:

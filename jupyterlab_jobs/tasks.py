@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .service import JobService
@@ -23,11 +23,13 @@ class BackgroundTasks:
         self,
         service: JobService,
         *,
+        run_blocking: Callable[..., Awaitable[Any]],
         reconcile_interval: float,
         retention_interval: float,
         log: logging.Logger,
     ) -> None:
         self.service = service
+        self.run_blocking = run_blocking
         self.reconcile_interval = reconcile_interval
         self.retention_interval = retention_interval
         self.log = log
@@ -86,8 +88,8 @@ class BackgroundTasks:
             await asyncio.sleep(seconds)
 
     async def _in_thread(self, work: Callable[..., Any], *args: Any) -> None:
-        """Run blocking service work in a thread; log its failures, keep going."""
+        """Run blocking service work on the app's thread pool; log failures, keep going."""
         try:
-            await asyncio.to_thread(work, *args)
+            await self.run_blocking(work, *args)
         except Exception:
             self.log.exception("jupyterlab-jobs background work %s failed", work.__name__)

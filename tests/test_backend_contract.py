@@ -23,6 +23,12 @@ ORDER = ["Pending", "Preparing", "Running", "Succeeded", "Failed", "Cancelled"]
 K8S_BACKEND = "jupyterlab_jobs.backends.kubernetes.KubernetesBackend"
 
 
+@pytest.fixture
+def jobs_db_url(db_url: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return db_url
+
+
 # The local backend's processes, files and sockets: also run as an account whose uid
 # differs from its gid.
 @pytest.fixture(params=[pytest.param("local", marks=pytest.mark.unprivileged), "kubernetes"])
