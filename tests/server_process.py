@@ -65,6 +65,8 @@ class ServerProcess:
 
     ``config`` is the traitlets config as a dict; ``extra_args`` and ``extra_env`` are
     added to the command line and environment. Stopped with SIGTERM, or SIGKILL (`kill`).
+    With ``own_session`` it runs in a session of its own: whatever it signals by process
+    group (a bug a hostile job provokes) cannot reach the test runner.
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class ServerProcess:
         token: str = TOKEN,
         extra_args: Sequence[str] = (),
         extra_env: dict[str, str] | None = None,
+        own_session: bool = False,
     ) -> None:
         self.root = root / name
         self.config = config
@@ -84,6 +87,7 @@ class ServerProcess:
         self.token = token
         self.extra_args = list(extra_args)
         self.extra_env = dict(extra_env or {})
+        self.own_session = own_session
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.root / "server.log"
@@ -129,6 +133,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                start_new_session=self.own_session,
             )
         end = time.monotonic() + timeout
         while True:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
+import stat
 import sys
 import tempfile
 import threading
@@ -24,26 +22,14 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 
 from ..models import Job
 from . import gpus as gpu_devices
-from . import supervisor
-from .base import VANISHED, Backend, BackendError, JobSpec, Outcome, Started
+from . import launching, procs
+from .base import CANCELLED, DEADLINE, VANISHED, Backend, BackendError, JobSpec, Outcome, Started
+from .notify import Receiver
+from .records import JobRecord, checked_result, outcome_of
+from .safe_files import UnsafeFile, ensure_private_directory, read_json_object
 
-SUPERVISOR = Path(supervisor.__file__)
 # sockaddr_un holds 108 bytes; leave room for "/<pid>-<n>.sock".
 MAX_SOCKET_DIR_LENGTH = 80
-
-
-def _process_alive(pid: int, start_time: str) -> bool:
-    try:
-        return supervisor.process_start_time(pid) == start_time
-    except (OSError, IndexError):
-        return False
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        return None
 
 
 class LocalBackend(Backend):
@@ -132,10 +118,24 @@ class LocalBackend(Backend):
     def _default_gpus(self) -> list[str]:
         return gpu_devices.detect(self.log)
 
+    unresponsive_supervisor_seconds = Float(
+        5.0,
+        min=0,
+        help="After a cancel, or the deadline plus grace_seconds, the server waits this long "
+        "for the job's supervisor (stopped or hung?) before it kills the job itself.",
+    ).tag(config=True)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.log.info("GPUs for jobs: %s", ", ".join(self.gpus) or "none")
         self._launcher_lock = threading.Lock()
+        self._receiver: Receiver | None = None
+        # When this server asked each job to cancel (it enforces the cancel after a while).
+        self._cancel_asked: dict[str, float] = {}
+        # Records of jobs started here, until the store has them (a job may end first).
+        self._starting: dict[str, JobRecord] = {}
+        # Jobs started by a new Python rather than the launcher (the slow path).
+        self.direct_starts = 0
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -144,19 +144,59 @@ class LocalBackend(Backend):
 
     @property
     def notify_dir(self) -> Path:
-        """Where servers listen for the supervisors' datagrams.
+        """Where servers listen for the supervisors' datagrams, and the launcher's socket.
 
         Unix socket paths are limited to about 100 bytes: under a deep ``data_dir`` the
-        sockets go to a directory in /tmp named after it, the same for every server.
+        sockets go to a directory named after it, the same for every server of the user,
+        in $XDG_RUNTIME_DIR (private to the user) or else in /tmp.
         """
         directory = Path(self.data_dir) / "notify"
         if len(str(directory)) <= MAX_SOCKET_DIR_LENGTH:
             return directory
         digest = hashlib.sha256(str(Path(self.data_dir).resolve()).encode()).hexdigest()[:16]
-        return Path(tempfile.gettempdir()) / f"jupyterlab-jobs-{os.getuid()}-{digest}"
+        name = f"jupyterlab-jobs-{os.getuid()}-{digest}"
+        runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+        if runtime.startswith("/") and len(f"{runtime}/{name}") <= MAX_SOCKET_DIR_LENGTH:
+            return Path(runtime) / name
+        return Path(tempfile.gettempdir()) / name
+
+    def _private_notify_dir(self) -> Path:
+        directory = self.notify_dir
+        try:
+            ensure_private_directory(directory)
+        except UnsafeFile as error:
+            raise BackendError(str(error)) from None
+        return directory
 
     def group_dir(self, group: str) -> Path:
         return self.projects / group
+
+    def _checked_group_dir(self, group: str) -> Path:
+        """The group's directory, created (setgid, closed to others) if missing; never one
+        a job replaced with a symlink (the next job of the group would write through it)."""
+        path = self.group_dir(group)
+        self.projects.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o2770)
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            try:
+                os.fchmod(fd, 0o2770)  # mkdir's mode is cut by the umask
+            finally:
+                os.close(fd)
+        info = os.lstat(path)
+        problem = ""
+        if stat.S_ISLNK(info.st_mode):
+            problem = "is a symbolic link"
+        elif not stat.S_ISDIR(info.st_mode):
+            problem = "is not a directory"
+        elif info.st_uid not in (os.getuid(), 0):
+            problem = f"belongs to another user (uid {info.st_uid})"
+        if problem:
+            raise BackendError(
+                f"The directory of group {group!r} ({path}) {problem}; a job may have replaced "
+                "it. Refusing to use it: ask an administrator to restore it"
+            )
+        return path
 
     def dataset_path(self, name: str, path: str) -> Path:
         return (
@@ -208,8 +248,7 @@ class LocalBackend(Backend):
         job = spec.job
         directory = self.job_dir(job)
         directory.mkdir(parents=True, exist_ok=True)
-        group_dir = self.projects / job.group
-        group_dir.mkdir(parents=True, exist_ok=True)
+        group_dir = self._checked_group_dir(job.group)
         links = {job.group: str(group_dir)}
         for dataset in spec.datasets:
             links[f"datasets/{dataset.name}"] = str(self.dataset_path(dataset.name, dataset.path))
@@ -242,164 +281,154 @@ class LocalBackend(Backend):
             "memory_bytes": spec.instance_type.memory_bytes,
             "max_runtime_seconds": job.max_runtime_seconds,
             "grace_seconds": self.grace_seconds,
-            "notify_dir": str(self.notify_dir),
+            "notify_dir": str(self._private_notify_dir()),
         }
         (directory / "spec.json").write_text(json.dumps(run_spec), encoding="utf-8")
         answer = self._launch_through_launcher(directory) if self.use_launcher else None
         if answer is None:
+            self.direct_starts += 1
             answer = self._run_supervisor_script([str(directory)])
-        if answer != "ok":
+        if not answer.startswith("ok "):
             raise BackendError(f"Could not start the job: {answer.removeprefix('error: ')}")
-        state = _read_json(directory / "state.json") or {}
+        try:
+            state = json.loads(answer[3:])
+            record = JobRecord.parse(state)
+        except (ValueError, TypeError, AttributeError) as error:
+            raise BackendError(f"Could not start the job: a garbled answer ({error})") from None
+        self._starting[job.id] = record
         return Started(
             backend_state=json.dumps({"cpus": cpus, **state, "gpus": job.gpus}),
-            started_at=float(state.get("started_at", time.time())),
+            started_at=record.started_at,
         )
 
     # -- starting supervisors ----------------------------------------------------------
     @property
     def launcher_socket(self) -> Path:
-        """One launcher per user, data directory and supervisor version."""
-        version = hashlib.sha256(SUPERVISOR.read_bytes()).hexdigest()[:8]
-        return self.notify_dir / f"launcher-{os.getuid()}-{version}.ctl"
+        return launching.launcher_socket(self.notify_dir)
 
     def _run_supervisor_script(self, arguments: list[str]) -> str:
-        """Run supervisor.py in a new Python; its first line of output is the answer."""
-        process = subprocess.run(
-            [self.python, "-I", "-S", str(SUPERVISOR), *arguments],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            start_new_session=True,
-            timeout=self.launch_timeout_seconds,
-            check=False,
-        )
-        answer = process.stdout.decode(errors="replace").strip()
-        return answer or process.stderr.decode(errors="replace").strip()[-500:]
+        return launching.run_supervisor_script(self.python, arguments, self.launch_timeout_seconds)
 
     def _launch_through_launcher(self, directory: Path) -> str | None:
-        """Ask the resident launcher to fork a supervisor; start the launcher if needed.
+        def start_launcher(path: str) -> str:
+            with self._launcher_lock:
+                return self._run_supervisor_script(
+                    ["--serve", path, str(self.launcher_idle_seconds)]
+                )
 
-        None when no launcher can be reached: the caller then starts the supervisor
-        script directly (slower, same result).
-        """
-        path = str(self.launcher_socket)
-        for attempt in range(2):
-            try:
-                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-                    connection.settimeout(self.launch_timeout_seconds)
-                    connection.connect(path)
-                    connection.sendall(f"{directory}\n".encode())
-                    answer = connection.makefile("rb").readline().decode(errors="replace")
-                return answer.strip() or "error: the supervisor exited before the job started"
-            except (FileNotFoundError, ConnectionRefusedError):
-                if attempt:
-                    break
-                with self._launcher_lock:
-                    self.notify_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    started = self._run_supervisor_script(
-                        ["--serve", path, str(self.launcher_idle_seconds)]
-                    )
-                if not started.startswith("ready"):
-                    self.log.warning("Could not start the job launcher: %s", started)
-                    break
-            except OSError as error:
-                self.log.warning("The job launcher failed (%s); starting directly", error)
-                break
-        return None
+        return launching.ask_launcher(
+            self.launcher_socket, directory, self.launch_timeout_seconds, start_launcher, self.log
+        )
+
+    # -- cancel and outcome ------------------------------------------------------------
+    def _record(self, job: Job) -> JobRecord | None:
+        """The job's record, None while it is being started."""
+        state = json.loads(job.backend_state or "{}")
+        if "supervisor_pid" not in state:
+            return self._starting.get(job.id)
+        self._starting.pop(job.id, None)
+        return JobRecord.parse(state)
 
     def cancel(self, job: Job) -> None:
-        state = _read_json(self.job_dir(job) / "state.json")
-        if state and _process_alive(state["supervisor_pid"], state["supervisor_start"]):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(state["supervisor_pid"], signal.SIGTERM)
+        """SIGTERM (and SIGCONT, in case it was stopped) to the job's supervisor."""
+        record = self._record(job)
+        if record is None:
+            return
+        self._cancel_asked.setdefault(job.id, time.time())
+        if record.supervisor_alive:
+            procs.send(record.supervisor_pid, signal.SIGTERM)
+            procs.send(record.supervisor_pid, signal.SIGCONT)
 
     def poll(self, job: Job) -> Outcome | None:
-        directory = self.job_dir(job)
-        result = _read_json(directory / "result.json")
-        if result is not None:
-            return self._outcome(result, directory)
-        state = _read_json(directory / "state.json")
-        if state is None:
+        outcome = self._poll(job)
+        if outcome is not None:
+            self._starting.pop(job.id, None)
+            self._cancel_asked.pop(job.id, None)
+        return outcome
+
+    def _poll(self, job: Job) -> Outcome | None:
+        try:
+            record = self._record(job)
+        except ValueError as error:
+            return self._ended(VANISHED, f"The job's record is unusable: {error}")
+        if record is None:
             claimed = json.loads(job.backend_state or "{}").get("claimed_at", job.created_at)
             if time.time() - claimed < self.launch_timeout_seconds:
                 return None
-            return Outcome(
+            return self._ended(
                 VANISHED,
-                None,
-                None,
-                time.time(),
                 "The job never started: the server stopped while preparing it. Rerun it.",
             )
-        if _process_alive(state["supervisor_pid"], state["supervisor_start"]):
-            return None
-        # The supervisor died without a result (machine restart, SIGKILL): kill what is left.
-        result = _read_json(directory / "result.json")
-        if result is not None:
-            return self._outcome(result, directory)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(state["job_pid"], signal.SIGKILL)
+        directory = self.job_dir(job)
+        reported = self._reported_result(job, record)
+        if reported is not None:
+            return outcome_of(reported, directory)
+        if record.supervisor_alive:
+            return self._enforce(job, record)
+        # The supervisor is gone (SIGKILL, machine restart): first kill what is left of the
+        # job, then believe its result file, if it wrote one.
+        record.kill_all(job.id)
         shutil.rmtree(directory / "home", ignore_errors=True)
-        return Outcome(
-            VANISHED,
-            None,
-            state.get("started_at"),
-            time.time(),
-            "The job's supervisor process vanished (was the machine restarted?)",
-        )
+        try:
+            result = checked_result(read_json_object(directory, "result.json"))
+            problem = "" if result else "its result file is malformed"
+        except FileNotFoundError:
+            result, problem = None, ""
+        except (UnsafeFile, OSError) as error:
+            result, problem = None, f"its result file was not usable: {error}"
+        if result is not None:
+            return outcome_of(result, directory)
+        message = "The job's supervisor process vanished (was the machine restarted?)"
+        return self._ended(VANISHED, f"{message}; {problem}" if problem else message, record)
+
+    def _reported_result(self, job: Job, record: JobRecord) -> dict[str, Any] | None:
+        """The result the job's supervisor sent (the kernel named the sender), if its pid
+        was not taken by another process since."""
+        if self._receiver is None:
+            return None
+        result = checked_result(self._receiver.take_result(job.id, record.supervisor_pid))
+        if procs.start_time(record.supervisor_pid) not in (None, record.supervisor_start):
+            return None
+        return result
+
+    def _enforce(self, job: Job, record: JobRecord) -> Outcome | None:
+        """A live supervisor that does not do its work (stopped by the job, hung): wake it,
+        and past cancel or deadline plus grace, kill it and the job."""
+        fields = procs.stat_fields(record.supervisor_pid)
+        if fields and fields[procs.STATE] in ("T", "t"):
+            procs.send(record.supervisor_pid, signal.SIGCONT)
+        now = time.time()
+        patience = self.grace_seconds + self.unresponsive_supervisor_seconds
+        if job.cancel_requested_by and job.id not in self._cancel_asked:
+            self.cancel(job)  # asked through another server, or before a restart
+        if job.cancel_requested_by and now > self._cancel_asked[job.id] + patience:
+            reason = CANCELLED
+        elif now > record.started_at + job.max_runtime_seconds + patience:
+            reason = DEADLINE
+        else:
+            return None
+        self.log.warning("Job %s: its supervisor did not stop it; killing it", job.id)
+        record.kill_all(job.id)
+        shutil.rmtree(self.job_dir(job) / "home", ignore_errors=True)
+        return self._ended(reason, "", record)
 
     @staticmethod
-    def _outcome(result: dict[str, Any], directory: Path) -> Outcome:
-        """The supervisor's result, with the job's own termination message if it wrote one."""
-        message = ""
-        if result.get("signal"):
-            message = f"Killed by signal {result['signal']}"
-        with contextlib.suppress(OSError):
-            reported = (directory / "termination-message").read_text(errors="replace")
-            message = reported.strip()[:1000] or message
-        if result["reason"] == "memory":
-            message = f"Out of memory: the job used {int(result['detail']) / 2**20:.0f} MiB"
-        return Outcome(
-            result["reason"],
-            result["exit_code"],
-            result.get("started_at"),
-            result["finished_at"],
-            message,
-        )
+    def _ended(reason: str, message: str, record: JobRecord | None = None) -> Outcome:
+        """A job's end that the server decided itself (no exit code)."""
+        started = record.started_at if record else None
+        return Outcome(reason, None, started, time.time(), message)
 
     def remove(self, job: Job) -> None:
         shutil.rmtree(self.job_dir(job), ignore_errors=True)
 
     # -- change notifications ----------------------------------------------------------
     async def watch(self, on_change: Callable[[str], None]) -> None:
-        """Receive the supervisors' datagrams on ``<data_dir>/notify/<pid>.sock``."""
-        self.notify_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._remove_stale_sockets()
-        path = self.notify_dir / f"{os.getpid()}-{id(self) % 10**6}.sock"
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        loop = asyncio.get_running_loop()
-
-        class Receiver(asyncio.DatagramProtocol):
-            def datagram_received(self, data: bytes, addr: Any) -> None:
-                on_change(data.decode(errors="replace"))
-
-        transport, _ = await loop.create_datagram_endpoint(
-            Receiver, local_addr=str(path), family=socket.AF_UNIX
-        )
+        """Receive the supervisors' datagrams in ``notify_dir``."""
         try:
-            await asyncio.Event().wait()
-        finally:
-            transport.close()
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-
-    def _remove_stale_sockets(self) -> None:
-        """Sockets of servers that died without cleaning up refuse datagrams: remove them."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
-            for path in self.notify_dir.glob("*.sock"):
-                try:
-                    probe.connect(str(path))
-                except ConnectionRefusedError:
-                    path.unlink(missing_ok=True)
-                except OSError:
-                    continue
+            directory = self._private_notify_dir()
+        except BackendError as error:  # jobs fail to start, saying the same
+            self.log.error("jupyterlab-jobs hears of no job's end: %s", error)
+            await super().watch(on_change)
+            return
+        self._receiver = Receiver(directory, on_change)
+        await self._receiver.run()

@@ -3,19 +3,25 @@
 The server runs this file with ``python -I -S supervisor.py JOB_DIR``. It must not import
 the Jupyter stack (it stays small: about 10 MiB) and it must outlive the server, so it
 daemonizes: the launched process forks, the grandchild starts its own session, prepares
-the job's home, starts the job and reports ``ok`` (or ``error: ...``) on the launcher's
-stdout; the launcher exits at once.
+the job's home, starts the job and reports ``ok {record}`` (or ``error: ...``) on the
+launcher's stdout; the launcher exits at once. The record names the supervisor and the
+job's process (pid, start time, boot) and its cgroup: the server keeps it in its store and
+trusts nothing the job can write.
 
 Files in JOB_DIR:
   spec.json    written by the server: command, environment, limits, paths
-  state.json   written here when the job starts: pids, start time
-  result.json  written here when the job ends: exit code, reason, message, times
+  state.json   written here when the job starts: pids, start time (for people and tools;
+               the job can rewrite it, so the server never reads it)
+  result.json  written here when the job ends: exit code, reason, times (the server uses
+               it only when this supervisor is verifiably gone)
   output.log   the job's combined stdout and stderr, as it comes
 
 The supervisor enforces the run-time limit and the memory limit itself, so a job is
 stopped on time even while no server is up. SIGTERM asks it to cancel the job: SIGTERM to
 every process of the job, ``grace_seconds`` to exit, then SIGKILL. It is a child
-subreaper, so processes that daemonize out of the job's session are still found and killed.
+subreaper, and puts the job in a cgroup of its own where it may, so processes that
+daemonize out of the job's session are still found and killed. It reports the job's end
+in a datagram to every listening server, who check that the sender is this process.
 """
 
 from __future__ import annotations
@@ -30,91 +36,47 @@ import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
+
+if __package__:
+    from . import procs
+else:  # run as a script (python -I -S): its own directory is not on the path
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import procs  # type: ignore[import-not-found,no-redef]
 
 PR_SET_CHILD_SUBREAPER = 36
 MEMORY_CHECK_SECONDS = 0.5
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 def write_json(path: str, data: dict[str, Any]) -> None:
     """Atomically replace ``path`` (readers never see a half-written file)."""
     temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)  # never write through a file the job put there
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    with open(os.open(temporary, flags, 0o600), "w", encoding="utf-8") as handle:
         json.dump(data, handle)
     os.replace(temporary, path)
 
 
-def notify(spec: dict[str, Any]) -> None:
-    """Tell every listening server that this job changed (best effort, never blocks)."""
+def notify(spec: dict[str, Any], result: dict[str, Any] | None = None) -> None:
+    """Tell every listening server that this job changed, and how it ended (best effort,
+    never blocks). The servers take the result from this process only (SO_PASSCRED)."""
     directory = spec["notify_dir"]
     try:
         names = os.listdir(directory)
     except OSError:
         return
-    message = spec["job_id"].encode()
+    message = json.dumps({"job_id": spec["job_id"], "result": result}).encode()
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
         sender.setblocking(False)
         for name in names:
             if name.endswith(".sock"):
                 with contextlib.suppress(OSError):
                     sender.sendto(message, os.path.join(directory, name))
-
-
-def process_start_time(pid: int) -> str:
-    """Field 22 of /proc/PID/stat: tells a live process from a reused pid."""
-    with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-        return handle.read().rsplit(")", 1)[1].split()[19]
-
-
-def job_processes(session: int, supervisor: int) -> dict[int, int]:
-    """pid -> resident bytes of every live process of the job.
-
-    A process belongs to the job when it is in the job's session or is (after
-    re-parenting to this subreaper) a descendant of the supervisor. Zombies are dead and
-    are left out.
-    """
-    parents: dict[int, int] = {}
-    resident: dict[int, int] = {}
-    members: set[int] = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        pid = int(entry)
-        try:
-            with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if pid == supervisor:
-            continue
-        # A zombie still links its children to the supervisor until they are re-parented.
-        parents[pid] = int(fields[1])
-        if fields[0] in ("Z", "X"):
-            continue
-        resident[pid] = int(fields[21]) * PAGE_SIZE
-        if int(fields[3]) == session:
-            members.add(pid)
-    for pid in resident:
-        parent = parents[pid]
-        for _ in range(64):
-            if parent == supervisor:
-                members.add(pid)
-                break
-            if parent <= 1 or parent not in parents:
-                break
-            parent = parents[parent]
-    return {pid: resident[pid] for pid in members}
-
-
-def signal_all(pids: list[int], signum: int) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signum)
 
 
 class Supervisor:
@@ -124,6 +86,9 @@ class Supervisor:
             self.spec: dict[str, Any] = json.load(handle)
         self.cancel_requested = False
         self.child_pid = 0
+        self.returncode: int | None = None
+        self.gate = -1  # the write end of the pipe the job waits on before it runs
+        self.cgroup = ""
 
     # -- start -------------------------------------------------------------------------
     def prepare_home(self) -> str:
@@ -140,44 +105,75 @@ class Supervisor:
             shutil.copyfile(source, path)
         return home
 
-    def limit_child(self) -> None:
-        """Runs in the job's process before exec: CPU affinity and memory limit."""
-        cpus = self.spec.get("cpus")
-        if cpus:
-            os.sched_setaffinity(0, cpus)
-        memory = self.spec.get("memory_bytes")
-        if memory:
-            resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+    def become_job(self, home: str, log_fd: int, gate: int) -> NoReturn:
+        """In the forked job process: wait at the gate, set the limits, exec the command.
 
-    def start(self) -> int:
+        Nothing of the job runs before the supervisor opens the gate, that is before the
+        server has its record (a job that stops its supervisor at once cannot run unseen).
+        """
+        try:
+            os.close(self.gate)
+            os.setsid()
+            procs.join_cgroup(self.cgroup)
+            if os.read(gate, 1) != b"x":  # the supervisor gave up: the job never runs
+                os._exit(126)
+            cpus = self.spec.get("cpus")
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+            memory = self.spec.get("memory_bytes")
+            if memory:
+                resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+            os.chdir(home)
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            os.dup2(log_fd, 1)
+            os.dup2(log_fd, 2)
+            os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+            for signum in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
+                signal.signal(signum, signal.SIG_DFL)  # Python's own choices, not the job's
+            shell = self.spec["shell"]
+            os.execve(shell, [shell, "-c", self.spec["command"]], self.spec["env"])
+        finally:
+            os._exit(127)
+
+    def start(self) -> dict[str, Any]:
+        """Fork the job (held at its gate); its record for the server (who keeps it)."""
         home = self.prepare_home()
+        self.cgroup = procs.create_cgroup(self.spec["job_id"])
+        if not os.access(self.spec["shell"], os.X_OK):
+            raise OSError(f"the shell {self.spec['shell']!r} cannot be run")
         log_fd = os.open(
             os.path.join(self.job_dir, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
         )
-        child = subprocess.Popen(
-            [self.spec["shell"], "-c", self.spec["command"]],
-            cwd=home,
-            env=self.spec["env"],
-            stdin=subprocess.DEVNULL,
-            stdout=log_fd,
-            stderr=log_fd,
-            start_new_session=True,
-            preexec_fn=self.limit_child,
-        )
+        gate, self.gate = os.pipe()
+        self.child_pid = os.fork()
+        if self.child_pid == 0:
+            self.become_job(home, log_fd, gate)
         os.close(log_fd)
-        self.child = child
-        self.child_pid = child.pid
+        os.close(gate)
         self.started_at = time.time()
-        write_json(
-            os.path.join(self.job_dir, "state.json"),
-            {
-                "supervisor_pid": os.getpid(),
-                "supervisor_start": process_start_time(os.getpid()),
-                "job_pid": child.pid,
-                "started_at": self.started_at,
-            },
-        )
-        return child.pid
+        record = {
+            "supervisor_pid": os.getpid(),
+            "supervisor_start": procs.start_time(os.getpid()),
+            "job_pid": self.child_pid,
+            "job_start": procs.start_time(self.child_pid),
+            "boot_id": procs.boot_id(),
+            "cgroup": self.cgroup,
+            "started_at": self.started_at,
+        }
+        write_json(os.path.join(self.job_dir, "state.json"), record)
+        return record
+
+    def open_gate(self) -> None:
+        os.write(self.gate, b"x")
+        os.close(self.gate)
+
+    def abort(self) -> None:
+        """Undo a start the server never heard of: no process, home or cgroup is left."""
+        if self.child_pid:
+            os.close(self.gate)  # the job exits at its gate
+            self.stop("aborted", "", grace=0)
+        shutil.rmtree(self.spec["home"], ignore_errors=True)
+        procs.remove_cgroup(self.cgroup, wait=1.0)
 
     # -- run ---------------------------------------------------------------------------
     def wait(self) -> dict[str, Any]:
@@ -204,7 +200,7 @@ class Supervisor:
             if reader in ready:
                 os.read(reader, 512)
             if memory_limit and not ready:
-                used = sum(job_processes(self.child_pid, os.getpid()).values())
+                used = sum(self.processes().values())
                 if used > memory_limit:
                     return self.stop("memory", f"{used}")
         return self.stop("exited", "", grace=min(2.0, self.spec["grace_seconds"]))
@@ -212,31 +208,39 @@ class Supervisor:
     def _on_cancel(self, signum: int, frame: object) -> None:
         self.cancel_requested = True
 
+    def processes(self) -> dict[int, int]:
+        return procs.supervised_processes(self.child_pid, os.getpid(), self.cgroup)
+
     def stop(self, reason: str, detail: str, grace: float | None = None) -> dict[str, Any]:
         """SIGTERM every process of the job, wait the grace period, then SIGKILL the rest.
 
-        No process of the job survives it. Only the job's main process is reaped through
-        its Popen (so its exit code is kept); re-parented orphans are reaped by pid.
+        No process of the job survives it. The job's main process is reaped first (its exit
+        code is the job's); re-parented orphans are reaped as they are found.
         """
         if grace is None:
             grace = self.spec["grace_seconds"]
-        signal_all(list(job_processes(self.child_pid, os.getpid())), signal.SIGTERM)
+        for pid in self.processes():
+            procs.send(pid, signal.SIGTERM)
         end = time.time() + grace
         killed = False
         while True:
-            self.child.poll()
-            remaining = job_processes(self.child_pid, os.getpid())
+            if self.returncode is None:
+                pid, status = os.waitpid(self.child_pid, os.WNOHANG)
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+            remaining = self.processes()
             for pid in remaining:
                 if pid != self.child_pid:
                     with contextlib.suppress(ChildProcessError):
                         os.waitpid(pid, os.WNOHANG)
-            if not remaining and self.child.returncode is not None:
+            if not remaining and self.returncode is not None:
                 break
             if time.time() >= end and not killed:
-                signal_all(list(remaining), signal.SIGKILL)
+                for pid in remaining:
+                    procs.send(pid, signal.SIGKILL)
                 killed = True
             time.sleep(0.01)
-        return self.result(reason, self.child.returncode, detail)
+        return self.result(reason, self.returncode, detail)
 
     def result(self, reason: str, code: int, detail: str) -> dict[str, Any]:
         exit_code = 128 - code if code < 0 else code
@@ -255,12 +259,15 @@ class Supervisor:
 
     def finish(self, result: dict[str, Any]) -> None:
         shutil.rmtree(self.spec["home"], ignore_errors=True)
+        procs.remove_cgroup(self.cgroup, wait=1.0)
         write_json(os.path.join(self.job_dir, "result.json"), result)
-        notify(self.spec)
+        notify(self.spec, result)
 
 
 def supervise(job_dir: str, reply: Callable[[bytes], None]) -> int:
-    """Become the job's supervisor: start the job, ``reply`` ``ok`` (or why not), wait.
+    """Become the job's supervisor: start the job, ``reply`` ``ok {record}`` (or why not),
+    wait. If the reply cannot be delivered (the server gave up waiting), the job is
+    stopped at once: a job runs only if the server knows it does.
 
     Runs in a freshly forked process, which leaves its parent's session here.
     """
@@ -273,12 +280,18 @@ def supervise(job_dir: str, reply: Callable[[bytes], None]) -> int:
     try:
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-        supervisor.start()
+        record = supervisor.start()
     except Exception as error:  # report why the job could not start, in words
-        reply(f"error: {error}\n".encode())
-        shutil.rmtree(supervisor.spec["home"], ignore_errors=True)
+        supervisor.abort()
+        with contextlib.suppress(OSError):
+            reply(f"error: {error}\n".encode())
         return 1
-    reply(b"ok\n")
+    try:
+        reply(f"ok {json.dumps(record)}\n".encode())
+    except OSError:
+        supervisor.abort()
+        return 1
+    supervisor.open_gate()
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -352,7 +365,8 @@ def serve(path: str, idle_seconds: float) -> int:
             credentials = connection.getsockopt(
                 socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
             )
-            if struct.unpack("3i", credentials)[2] != uid:
+            _, peer_uid, _ = struct.unpack("3i", credentials)  # struct ucred: pid, uid, gid
+            if peer_uid != uid:
                 continue
             connection.settimeout(10)
             try:

@@ -1,0 +1,180 @@
+"""How the local backend starts supervisors: through its resident launcher, over a socket
+in a directory only our user can use.
+
+The data directory here is deep, so the sockets go to the short directory outside it
+($XDG_RUNTIME_DIR, else /tmp) that another local user could try to take first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyterlab_jobs.backends import supervisor
+from jupyterlab_jobs.backends.local import LocalBackend
+
+pytestmark = pytest.mark.unprivileged
+
+
+@pytest.fixture
+def socket_dir_problem() -> str:
+    """Parametrized: how the socket directory is prepared before the server starts."""
+    return ""
+
+
+@pytest.fixture
+def launcher_settings() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+def socket_dir(
+    tmp_path: Path, socket_dir_problem: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    data_dir = tmp_path / ("deep-" * 20)
+    path = LocalBackend(data_dir=str(data_dir)).notify_dir
+    assert path.parent == Path(tempfile.gettempdir())
+    if socket_dir_problem == "open to others":
+        path.mkdir(mode=0o700)
+        path.chmod(0o755)
+    elif socket_dir_problem == "a symlink":
+        path.symlink_to(tmp_path)
+    elif socket_dir_problem == "another user's":
+        if os.getuid() != 0:
+            pytest.skip("only root can make a directory another user's")
+        path.mkdir(mode=0o700)
+        os.chown(path, 65534, 65534)
+    yield path
+    if path.is_symlink():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def jobs_settings(
+    tmp_path: Path, socket_dir: Path, launcher_settings: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "JobsApp": {"data_dir": str(tmp_path / ("deep-" * 20))},
+        "LocalBackend": launcher_settings,
+    }
+
+
+async def test_jobs_start_through_the_launcher(api: Any, jobs_app: Any, socket_dir: Path) -> None:
+    jobs = [await api.submit(f"echo {index}") for index in range(3)]
+    for job in jobs:
+        assert (await api.wait(job["id"]))["status"] == "Succeeded"
+    assert jobs_app.backend.direct_starts == 0, "the launcher refused us: the slow path ran"
+    assert oct(socket_dir.lstat().st_mode & 0o777) == oct(0o700)
+    assert any(socket_dir.glob("launcher-*.ctl"))
+
+
+@pytest.mark.parametrize("launcher_settings", [{"launch_timeout_seconds": 1.0}])
+async def test_a_launcher_that_does_not_answer_never_starts_the_job_twice(
+    api: Any, jobs_app: Any, socket_dir: Path
+) -> None:
+    """A launcher that took the request but hangs: the job fails, with no second start."""
+    socket_dir.mkdir(mode=0o700, exist_ok=True)
+    hung = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    hung.bind(str(jobs_app.backend.launcher_socket))
+    hung.listen(1)
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(hung.accept()[0]), daemon=True)
+    thread.start()
+    try:
+        job = await api.submit("echo ran >> research/ran")
+        done = await api.wait(job["id"])
+    finally:
+        thread.join(5)
+        for connection in accepted:
+            connection.close()
+        hung.close()
+    assert done["status"] == "Failed"
+    assert "launcher did not answer" in done["message"]
+    assert "not started" in done["message"]
+    assert jobs_app.backend.direct_starts == 0
+    time.sleep(0.5)
+    assert not (Path(jobs_app.backend.projects) / "research" / "ran").exists()
+
+
+@pytest.mark.parametrize("socket_dir_problem", ["open to others", "a symlink", "another user's"])
+async def test_a_socket_directory_others_could_use_is_refused(
+    api: Any, socket_dir: Path, socket_dir_problem: str
+) -> None:
+    job = await api.submit("echo never")
+    done = await api.wait(job["id"])
+    assert done["status"] == "Failed"
+    assert f"Refusing to use {socket_dir}" in done["message"]
+    expected = {
+        "open to others": "is open to other users (mode 755)",
+        "a symlink": "is a symbolic link",
+        "another user's": "belongs to another user (uid 65534)",
+    }
+    assert expected[socket_dir_problem] in done["message"]
+    assert await api.logs(job["id"]) == ""
+
+
+def test_sockets_go_to_the_private_runtime_directory_when_there_is_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = Path(tempfile.mkdtemp(prefix="xdg-"))
+    try:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+        backend = LocalBackend(data_dir=str(tmp_path / ("deep-" * 20)))
+        assert backend.notify_dir.parent == runtime
+        assert backend.notify_dir.name.startswith(f"jupyterlab-jobs-{os.getuid()}-")
+        shallow = LocalBackend(data_dir=str(tmp_path / "shallow"))
+        assert shallow.notify_dir == tmp_path / "shallow" / "notify"
+    finally:
+        shutil.rmtree(runtime)
+
+
+def test_a_supervisor_whose_answer_is_lost_never_runs_the_job(tmp_path: Path) -> None:
+    """The server gave up waiting for the answer (it closed the connection): the job must
+    not run, or it would run with no server knowing of it."""
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    ran = tmp_path / "ran"
+    spec = {
+        "job_id": "lost-answer",
+        "command": f"echo ran > {ran}",
+        "shell": "/bin/sh",
+        "env": {"PATH": os.defpath, "JOB_ID": "lost-answer"},
+        "home": str(job_dir / "home"),
+        "links": {},
+        "files": {},
+        "cpus": [],
+        "memory_bytes": 0,
+        "max_runtime_seconds": 60,
+        "grace_seconds": 1,
+        "notify_dir": str(tmp_path),
+    }
+    (job_dir / "spec.json").write_text(json.dumps(spec))
+
+    def lost(line: bytes) -> None:
+        raise BrokenPipeError(32, "the server closed the connection")
+
+    pid = os.fork()
+    if pid == 0:  # supervise() starts a session of its own: not in the test's process
+        code = 2
+        try:
+            code = supervisor.supervise(str(job_dir), lost)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 1
+    time.sleep(0.3)
+    assert not ran.exists()
+    assert not (job_dir / "home").exists()
