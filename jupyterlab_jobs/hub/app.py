@@ -8,6 +8,7 @@ prefix; only identity differs: the hub answers for each request's token.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
 import os
 import signal
@@ -121,12 +122,15 @@ class JobsServiceApp(Application):
         self.identity = HubServiceIdentityProvider(
             parent=self, hub_auth=self.hub_auth, groups=groups
         )
+        as_owners = getattr(self.jobs.backend, "run_as_owner", False)
         self.log.info(
-            "jobs service %r at %s%s; jobs run as this service's account (%s)",
+            "jobs service %r at %s%s; jobs run as %s",
             self.service_name,
             self.bind_url.rstrip("/"),
             self.service_prefix,
-            os.environ.get("USER") or os.getuid(),
+            "their owners' Unix accounts (run_as_owner)"
+            if as_owners
+            else f"this service's own account ({getpass.getuser()})",
         )
 
     def make_web_app(self) -> web.Application:
