@@ -782,7 +782,15 @@ BENCHMARKS: dict[str, Callable[[Settings], Result]] = {
     "throughput-postgresql": functools.partial(bench_throughput, engine="postgresql"),
     "memory": bench_memory,
     "logs": bench_logs,
+    "hub": lambda settings: _bench_hub(settings),
 }
+
+
+def _bench_hub(settings: Settings) -> Result:
+    from .hub import bench_hub  # imports this module: only when it runs
+
+    return bench_hub(settings)
+
 
 PEERS = {
     "tool": "jupyter-scheduler (numbers from the issue, not measured here)",
