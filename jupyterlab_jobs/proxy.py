@@ -9,6 +9,7 @@ chunk by chunk as it arrives. A slow or unreachable service is a JSON error in w
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
 # The response headers of the service that the client sees.
 PASSED_HEADERS = ("Content-Type", "X-Log-Offset", "X-Job-Status", "Cache-Control")
 CONNECT_TIMEOUT_SECONDS = 5.0
-# A follow stream lasts as long as its job may run.
-FOLLOW_TIMEOUT_SECONDS = 7 * 86400.0
+# Beyond the service's own cap on a follow stream, before the stream is given up.
+FOLLOW_SLACK_SECONDS = 60.0
 
 
 class ServiceProxyHandler(APIHandler):
@@ -81,6 +82,12 @@ class ServiceProxyHandler(APIHandler):
         self._service_headers: list[str] = []
         self._started = False
         self._client_gone = False
+        answered = asyncio.Event()
+
+        def on_header(line: str) -> None:
+            self._service_headers.append(line)
+            answered.set()
+
         request = HTTPRequest(
             url,
             method=self.request.method or "GET",
@@ -90,22 +97,31 @@ class ServiceProxyHandler(APIHandler):
             },
             body=body,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            request_timeout=FOLLOW_TIMEOUT_SECONDS if follow else self.app.service_timeout_seconds,
+            # A follow stream lasts as long as the service lets it (its own cap).
+            request_timeout=self.app.log_follow_max_seconds + FOLLOW_SLACK_SECONDS
+            if follow
+            else self.app.service_timeout_seconds,
             follow_redirects=False,
-            header_callback=self._service_headers.append,
+            header_callback=on_header,
             streaming_callback=self._relay,
         )
+        fetch = asyncio.ensure_future(AsyncHTTPClient().fetch(request, raise_error=False))
         try:
-            response = await AsyncHTTPClient().fetch(request, raise_error=False)
+            # The service answers with its headers at once, streams included: waiting
+            # longer for them than service_timeout_seconds means it hangs.
+            await asyncio.wait_for(answered.wait(), self.app.service_timeout_seconds)
+        except asyncio.TimeoutError:  # not TimeoutError before Python 3.11
+            if not fetch.done():
+                self._client_gone = True  # a late answer aborts the request
+                fetch.add_done_callback(lambda done: done.exception())  # retrieved
+                raise self._timed_out() from None
+        try:
+            response = await fetch
         except HTTPClientError as error:  # 599: timed out or the connection broke
             if self._started:
                 return  # the status and part of the body are out: end the stream
             if "Timeout" in str(error):
-                raise web.HTTPError(
-                    504,
-                    f"The jobs service did not answer within "
-                    f"{self.app.service_timeout_seconds:g} s; try again later",
-                ) from None
+                raise self._timed_out() from None
             raise web.HTTPError(502, f"The jobs service ended the connection: {error}") from None
         except StreamClosedError:
             return  # our client left: the stream to the service is closed with it
@@ -117,6 +133,13 @@ class ServiceProxyHandler(APIHandler):
             ) from None
         self._start(response.code)
         self.finish()
+
+    def _timed_out(self) -> web.HTTPError:
+        return web.HTTPError(
+            504,
+            f"The jobs service did not answer within "
+            f"{self.app.service_timeout_seconds:g} s; try again later",
+        )
 
     def _start(self, code: int) -> None:
         """Send the service's status and headers, once, before the first byte."""

@@ -492,6 +492,10 @@ def test_a_down_or_hung_service_is_a_clear_error(hub: Hub) -> None:
     assert hung.status == 504, hung
     assert "did not answer within 5 s" in hung.json["message"]
     assert time.monotonic() - started < 15
+    started = time.monotonic()
+    following = hub.server("hank", "GET", "jobs/0123/logs?follow=1")
+    assert following.status == 504, following
+    assert time.monotonic() - started < 15
 
 
 def test_jupyter_jobs_in_a_terminal_talks_to_the_service_with_a_hub_token(hub: Hub) -> None:
