@@ -74,9 +74,9 @@ run: venv build
 	$(VENV)/bin/jupyter lab --config=examples/jupyter_server_config.py \
 		--ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
 
-# The multi-user mode on one machine: JupyterHub, the jobs service and demo users.
+# The multi-user mode on one machine: JupyterHub, the jobs service and demo users
+# (jupyterhub and configurable-http-proxy come with the test extra `make venv` installs).
 run-hub: venv build
-	$(PY) -m pip install --quiet -e ".[hub]"
 	@echo "JupyterHub at http://127.0.0.1:8000/ - log in as alice (group research), bob (ops)"
 	@echo "or carol (both) with any password. State: .demo-hub/ (delete it to start over)."
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyterhub -f examples/jupyterhub_config.py
