@@ -66,7 +66,9 @@ def bench_hub(settings: Settings) -> Result:
         database = root / "state" / "jobs" / "jobs.sqlite"
         database.parent.mkdir(parents=True)
         fill_store(f"sqlite:///{database}", TOTAL_JOBS)
-        hub = HubProcess(root).start()
+        # The service's job launcher leaves soon after the benchmark.
+        idle = 'c.JupyterHub.services[0]["command"] += ["--LocalBackend.launcher_idle_seconds=30"]'
+        hub = HubProcess(root, idle).start()
         try:
             token = hub.token("alice")
             hub.spawn({"alice": token})

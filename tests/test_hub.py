@@ -51,9 +51,10 @@ c.JupyterHub.load_roles = [
     {{"name": "other-service", "scopes": ["access:services!service=jobs"],
       "services": ["other"]}},
 ]
-c.JupyterHub.services[0]["command"].append(
-    "--JobsServiceApp.groups_cache_seconds={CACHE_SECONDS}"
-)
+c.JupyterHub.services[0]["command"] += [
+    "--JobsServiceApp.groups_cache_seconds={CACHE_SECONDS}",
+    "--LocalBackend.launcher_idle_seconds=30",  # gone soon after the tests
+]
 c.JupyterHub.services.append({{"name": "other", "api_token": {OTHER_SERVICE_TOKEN!r}}})
 default_url = os.environ["JOBS_SERVICE_URL"] + "/services/jobs/"
 urls = {{"gina": {dead_url!r}, "hank": {slow_url!r}}}
