@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 # The response headers of the service that the client sees.
 PASSED_HEADERS = ("Content-Type", "X-Log-Offset", "X-Job-Status", "Cache-Control")
 CONNECT_TIMEOUT_SECONDS = 5.0
+# Requests to the service in progress at once (each log follow stream holds one).
+MAX_SERVICE_REQUESTS = 1000
 # Beyond the service's own cap on a follow stream, before the stream is given up.
 FOLLOW_SLACK_SECONDS = 60.0
 
@@ -52,6 +54,16 @@ class ServiceProxyHandler(APIHandler):
     @authorized
     async def post(self, path: str) -> None:
         await self.forward(path)
+
+    def service_client(self) -> AsyncHTTPClient:
+        """This server's client for the service. Its own instance: tornado's shared one
+        runs 10 requests at a time, so 10 log follow streams would hold up every other
+        request (and other extensions' requests)."""
+        client: AsyncHTTPClient | None = self.settings.get("jupyterlab_jobs_service_client")
+        if client is None:
+            client = AsyncHTTPClient(force_instance=True, max_clients=MAX_SERVICE_REQUESTS)
+            self.settings["jupyterlab_jobs_service_client"] = client
+        return client
 
     def user_token(self) -> str:
         """The requester's own hub token (never the server's)."""
@@ -105,7 +117,7 @@ class ServiceProxyHandler(APIHandler):
             header_callback=on_header,
             streaming_callback=self._relay,
         )
-        fetch = asyncio.ensure_future(AsyncHTTPClient().fetch(request, raise_error=False))
+        fetch = asyncio.ensure_future(self.service_client().fetch(request, raise_error=False))
         try:
             # The service answers with its headers at once, streams included: waiting
             # longer for them than service_timeout_seconds means it hangs.

@@ -218,6 +218,27 @@ def follow(hub: Hub, user: str, job_id: str) -> tuple[list[float], str, Any]:
     return arrivals, b"".join(chunks).decode(), response.headers
 
 
+def test_many_follow_streams_hold_up_no_other_request(hub: Hub) -> None:
+    job = hub.submit("alice", "research", "echo started; sleep 60")
+    url = urlsplit(hub.process.server_address("alice"))
+    path = f"/user/alice/{API}jobs/{job['id']}/logs?follow=1"
+    headers = {"Authorization": f"token {hub.token('alice')}"}
+    streams = []
+    try:
+        for _ in range(15):  # more than tornado's default of 10 requests at a time
+            connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+            connection.request("GET", path, headers=headers)
+            assert connection.getresponse().status == 200
+            streams.append(connection)
+        started = time.monotonic()
+        assert hub.server("alice", "GET", "options").status == 200
+        assert time.monotonic() - started < 3
+    finally:
+        hub.service("alice", "POST", f"jobs/{job['id']}/cancel")
+        for connection in streams:
+            connection.close()
+
+
 def test_bob_gets_404_for_alices_job_and_403_creating_in_her_group(hub: Hub) -> None:
     job = hub.submit("alice", "research", "sleep 30")
     for method, path in [
