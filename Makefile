@@ -20,11 +20,12 @@ FRONTEND_SOURCES := $(shell find src style schema -type f 2>/dev/null) \
 CHROMIUM := /usr/bin/chromium
 LABEXT_LINK := $(VENV)/share/jupyter/labextensions/jupyterlab-jobs
 
-.PHONY: help venv build run lint jest pytest pytest-unprivileged ui-test test bench bench-quick \
-	chromium postgresql clean
+.PHONY: help venv build run run-hub lint jest pytest pytest-unprivileged ui-test test bench \
+	bench-quick chromium postgresql clean
 
 help:
 	@echo "make run    start JupyterLab with jupyterlab-jobs (examples/jupyter_server_config.py)"
+	@echo "make run-hub  a local multi-user JupyterHub with the jobs service (examples/jupyterhub_config.py)"
 	@echo "make test   lint, then the jest, pytest (also as an unprivileged account) and"
 	@echo "            browser test suites"
 	@echo "make pytest-unprivileged"
@@ -73,6 +74,13 @@ run: venv build
 		|| { echo "examples/jupyter_server_config.py is missing" >&2; exit 1; }
 	$(VENV)/bin/jupyter lab --config=examples/jupyter_server_config.py \
 		--ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
+
+# The multi-user mode on one machine: JupyterHub, the jobs service and demo users
+# (jupyterhub and configurable-http-proxy come with the test extra `make venv` installs).
+run-hub: venv build
+	@echo "JupyterHub at http://127.0.0.1:8000/ - log in as alice (group research), bob (ops)"
+	@echo "or carol (both) with any password. State: .demo-hub/ (delete it to start over)."
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyterhub -f examples/jupyterhub_config.py
 
 lint: venv
 	$(VENV)/bin/ruff check $(PY_LINT_PATHS)

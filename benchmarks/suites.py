@@ -790,7 +790,15 @@ BENCHMARKS: dict[str, Callable[[Settings], Result]] = {
     "memory": bench_memory,
     "logs": bench_logs,
     "schedules": bench_schedules,
+    "hub": lambda settings: _bench_hub(settings),
 }
+
+
+def _bench_hub(settings: Settings) -> Result:
+    from .hub import bench_hub  # imports this module: only when it runs
+
+    return bench_hub(settings)
+
 
 PEERS = {
     "tool": "jupyter-scheduler (numbers from the issue, not measured here)",

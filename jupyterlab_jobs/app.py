@@ -24,6 +24,7 @@ from .default_setup import default_catalog
 from .handlers import make_handlers
 from .identity import GroupsProvider, StaticGroupsProvider, default_user
 from .logfollow import LogWatchers
+from .proxy import make_proxy_handlers
 from .scheduling.engine import Engine, SchedulerLoop
 from .scheduling.service import ScheduleService
 from .service import JobService
@@ -158,6 +159,24 @@ class JobsApp(ExtensionApp):
         help="How often log and record retention runs.",
     ).tag(config=True)
 
+    service_url = Unicode(
+        help="Client mode (under JupyterHub): the URL of the jobs service, e.g. "
+        "http://127.0.0.1:10101/services/jobs/. When set, this server keeps no jobs, "
+        "store or backend: it forwards each request to the service with the requesting "
+        "user's own hub token. Defaults to $JUPYTERLAB_JOBS_SERVICE_URL (empty: standalone).",
+    ).tag(config=True)
+
+    @default("service_url")
+    def _default_service_url(self) -> str:
+        return os.environ.get("JUPYTERLAB_JOBS_SERVICE_URL", "")
+
+    service_timeout_seconds = Float(
+        30.0,
+        min=0.1,
+        help="Client mode: how long a request to the jobs service may take before the "
+        "user gets 504 (log follow streams are not limited by it).",
+    ).tag(config=True)
+
     max_body_bytes = Int(
         2 * 1024 * 1024,
         help="Request bodies larger than this are refused with 413 (checked as the body "
@@ -172,6 +191,10 @@ class JobsApp(ExtensionApp):
     ).tag(config=True)
 
     def initialize_settings(self) -> None:
+        if self.service_url:
+            self.settings["jupyterlab_jobs"] = self
+            self.log.info("jupyterlab-jobs: client of the jobs service at %s", self.service_url)
+            return
         try:
             self._initialize()
         except Exception as error:
@@ -204,7 +227,7 @@ class JobsApp(ExtensionApp):
         )
         self.backend = self.backend_class(parent=self, data_dir=str(data_dir))
         self.backend.check_catalog(catalog)
-        provider = self.groups_provider_class(parent=self)
+        provider = self.groups_provider = self.groups_provider_class(parent=self)
         if isinstance(provider, StaticGroupsProvider):
             provider.catalog_users = {g.name: list(g.users) for g in catalog.groups}
         self.service = JobService(
@@ -212,6 +235,7 @@ class JobsApp(ExtensionApp):
             catalog=catalog,
             backend=self.backend,
             groups_for=provider.groups_for,
+            admin_groups_for=provider.admin_groups_for,
             max_runtime_seconds=self.max_runtime_seconds,
             log_retention_seconds=self.log_retention_seconds,
             record_retention_seconds=self.record_retention_seconds,
@@ -248,7 +272,7 @@ class JobsApp(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(make_handlers())
+        self.handlers.extend(make_proxy_handlers() if self.service_url else make_handlers())
 
     def user_for(self, current_user: Any) -> str:
         """Under JupyterHub the authenticated hub user; standalone, ``standalone_user``."""
@@ -263,6 +287,8 @@ class JobsApp(ExtensionApp):
         return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        if self.service_url:
+            return  # client mode: the jobs service does the background work
         assert self.tasks is not None, "initialize_settings creates the tasks"
         self.tasks.start()
 

@@ -47,7 +47,13 @@ from .models import (
 )
 from .queue import Dispatcher
 from .store import Store
-from .validation import MAX_NAME_LENGTH, JobRequest, job_request, read_notebook
+from .validation import (
+    MAX_NAME_LENGTH,
+    JobRequest,
+    checked_notebook,
+    job_request,
+    read_notebook,
+)
 
 MAX_PAGE_SIZE = 200
 NOTEBOOK_RUNNER = Path(__file__).with_name("run_notebook.py")
@@ -69,6 +75,7 @@ class JobService:
         catalog: Catalog,
         backend: Backend,
         groups_for: Callable[[str], list[str]],
+        admin_groups_for: Callable[[str], list[str]] | None = None,
         max_runtime_seconds: int = 86400,
         log_retention_seconds: int = 7 * 86400,
         record_retention_seconds: int = 0,
@@ -90,6 +97,7 @@ class JobService:
         self.catalog = catalog
         self.backend = backend
         self._groups_for = groups_for
+        self._admin_groups_for = admin_groups_for
         self.max_runtime_seconds = max_runtime_seconds
         self.log_retention_seconds = log_retention_seconds
         self.record_retention_seconds = record_retention_seconds
@@ -110,9 +118,18 @@ class JobService:
         self._groups_cache[user] = (now, groups)
         return groups
 
+    def visible_groups(self, user: str) -> list[str]:
+        """The groups whose jobs ``user`` sees and may cancel: their own, and those they
+        administer (``*``: every group). Creating stays limited to their own groups."""
+        administered = self._admin_groups_for(user) if self._admin_groups_for else []
+        configured = {g.name for g in self.catalog.groups}
+        if "*" in administered:
+            return sorted(configured)
+        return sorted(set(self.groups_of(user)) | (set(administered) & configured))
+
     def get(self, user: str, job_id: str) -> Job:
         job = self.store.get(job_id) if len(job_id) <= 64 else None
-        if job is None or job.group not in self.groups_of(user):
+        if job is None or job.group not in self.visible_groups(user):
             raise NotFound(f"No job with id {quoted(job_id)}")
         return job
 
@@ -164,7 +181,7 @@ class JobService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Job], str | None]:
-        groups = self.groups_of(user)
+        groups = self.visible_groups(user)
         if group is not None:
             if group not in groups:
                 raise not_a_member(group)
@@ -272,11 +289,12 @@ class JobService:
         )
         content = None
         if request.notebook is not None:
-            content = (
-                self._snapshot_of(rerun).read_bytes()
-                if rerun
-                else read_notebook(self.notebook_root, request.notebook)
-            )
+            if rerun:
+                content = self._snapshot_of(rerun).read_bytes()
+            elif request.notebook_content is not None:
+                content = checked_notebook(request.notebook, request.notebook_content.encode())
+            else:
+                content = read_notebook(self.notebook_root, request.notebook)
             self._prepare_notebook_job(job, request)
         try:
             if content is not None:

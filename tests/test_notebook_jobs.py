@@ -148,6 +148,11 @@ async def test_rerun_of_a_notebook_job_reuses_the_snapshot(api: Any, jp_root_dir
         ({"notebook": "ok.ipynb/ok.ipynb"}, "No notebook"),
         # Resolves to ok.ipynb, but its own name is `..`: it named the snapshot file.
         ({"notebook": "ok.ipynb/x/.."}, ".ipynb file"),
+        # The notebook sent along (as the extension does for the hub service).
+        ({"notebook": None, "command": "true", "notebook_content": "{}"}, "needs notebook"),
+        ({"notebook": "sent.ipynb", "notebook_content": "{not json"}, "not a valid notebook"),
+        ({"notebook": "sent.txt", "notebook_content": "{}"}, ".ipynb file"),
+        ({"notebook": "sent.ipynb", "notebook_content": 3}, "must be a string"),
     ],
 )
 async def test_bad_notebook_requests(
@@ -312,3 +317,17 @@ def test_the_runners_kernel_client_is_ready_without_waiting_for_silence() -> Non
             await kernel.shutdown_kernel(now=True)
 
     assert min(asyncio.run(handshakes())) < 0.15
+
+
+async def test_a_notebook_sent_with_the_request_runs_instead_of_a_file(
+    api: Any, jp_root_dir: Path
+) -> None:
+    write_notebook(jp_root_dir / "sent.ipynb", "print('from the request')")
+    content = (jp_root_dir / "sent.ipynb").read_text()
+    (jp_root_dir / "sent.ipynb").unlink()  # only the request has it
+    job = await submit_notebook(api, "sent.ipynb", notebook_content=content)
+    done = await api.wait(job["id"], timeout=90)
+    assert done["status"] == "Succeeded", (done, await api.logs(job["id"]))
+    output = nbformat.read(jp_root_dir / done["output_path"], as_version=4)
+    texts = "".join(o.get("text", "") for cell in output.cells for o in cell.get("outputs", []))
+    assert "from the request" in texts

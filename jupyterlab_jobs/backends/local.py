@@ -25,6 +25,7 @@ from . import gpus as gpu_devices
 from . import launching, procs
 from .base import CANCELLED, DEADLINE, VANISHED, Backend, BackendError, JobSpec, Outcome, Started
 from .notify import Receiver
+from .owners import OwnerAccounts, make_homes_root, share_group_dir
 from .records import JobRecord, checked_result, outcome_of
 from .safe_files import UnsafeFile, ensure_private_directory, read_json_object
 
@@ -35,7 +36,7 @@ MAX_SOCKET_DIR_LENGTH = 80
 LAUNCH_MARGIN_SECONDS = 5.0
 
 
-class LocalBackend(Backend):
+class LocalBackend(OwnerAccounts, Backend):
     """Runs each job as a process tree on this machine under its own detached supervisor.
 
     The supervisor outlives the Jupyter server and enforces the run-time and memory limits
@@ -261,10 +262,17 @@ class LocalBackend(Backend):
         directory = self.job_dir(job)
         directory.mkdir(parents=True, exist_ok=True)
         group_dir = self._checked_group_dir(job.group)
+        owner = self.account_for(job.user, job.group) if self.run_as_owner else None
+        if owner:
+            share_group_dir(group_dir, owner.gid)
         links = {job.group: str(group_dir)}
         for dataset in spec.datasets:
             links[f"datasets/{dataset.name}"] = str(self.dataset_path(dataset.name, dataset.path))
         home = directory / "home"
+        if owner:  # outside the data directory, which the job must not enter
+            homes = Path(self.homes_root or f"{self.data_dir}-homes")
+            make_homes_root(homes)
+            home = homes / job.id
         env = {k: os.environ[k] for k in self.inherit_env if k in os.environ}
         env.update(self.extra_env)
         if spec.image.prefix:
@@ -279,7 +287,10 @@ class LocalBackend(Backend):
             CUDA_DEVICE_ORDER="PCI_BUS_ID",
         )
         env["HOME"] = str(home)
-        env["TERMINATION_MESSAGE_PATH"] = str(directory / "termination-message")
+        # A job running as its owner writes it in its home; the supervisor keeps it.
+        env["TERMINATION_MESSAGE_PATH"] = str(
+            (home if owner else directory) / "termination-message"
+        )
         cpus = self._pick_cpus(spec.instance_type.cpu_slots, active)
         run_spec = {
             "job_id": job.id,
@@ -294,6 +305,7 @@ class LocalBackend(Backend):
             "max_runtime_seconds": job.max_runtime_seconds,
             "grace_seconds": self.grace_seconds,
             "notify_dir": str(self._private_notify_dir()),
+            "run_as": {"uid": owner.uid, "gid": owner.gid} if owner else None,
         }
         (directory / "spec.json").write_text(json.dumps(run_spec), encoding="utf-8")
         answer = self._launch_through_launcher(directory) if self.use_launcher else None
