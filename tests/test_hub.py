@@ -536,3 +536,32 @@ def test_jupyter_jobs_in_a_terminal_talks_to_the_service_with_a_hub_token(hub: H
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert refused.returncode != 0 and "research" in refused.stderr, refused
+
+
+def test_schedules_work_through_a_users_server_and_fire_in_the_service(hub: Hub) -> None:
+    """Every schedule verb passes through the client (PATCH and DELETE included), and a
+    Run now job is started by the service, whatever the user's server does."""
+    body = {
+        "name": "nightly",
+        "group": "research",
+        "cron": "0 3 * * *",
+        "timezone": "Europe/Berlin",
+        "job": {"command": "echo scheduled", **QUICK},
+    }
+    created = hub.server("alice", "POST", "schedules", body)
+    assert created.status == 201, created
+    schedule = created.json
+    assert schedule["user"] == "alice" and schedule["next_run_at"]
+    patched = hub.server("alice", "PATCH", f"schedules/{schedule['id']}", {"cron": "0 4 * * *"})
+    assert patched.status == 200, patched
+    assert patched.json["cron"] == "0 4 * * *"
+    # bob is not in research: the schedule does not exist for him
+    assert hub.server("bob", "GET", f"schedules/{schedule['id']}").status == 404
+    assert hub.server("bob", "DELETE", f"schedules/{schedule['id']}").status == 404
+    run = hub.server("alice", "POST", f"schedules/{schedule['id']}/run")
+    assert run.status == 201, run
+    assert run.json["schedule"] == {"id": schedule["id"], "name": "nightly"}
+    assert hub.wait("alice", run.json["id"], {"Succeeded"})["trigger"] == "manual"
+    deleted = hub.server("alice", "DELETE", f"schedules/{schedule['id']}")
+    assert deleted.status in (200, 204), deleted
+    assert hub.server("alice", "GET", f"schedules/{schedule['id']}").status == 404
