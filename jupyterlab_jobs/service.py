@@ -29,6 +29,7 @@ from .backends.base import (
     Outcome,
     Progress,
 )
+from .backends.safe_files import UnsafeFile, read_limited
 from .catalog import Catalog
 from .cursors import KEY_BYTES, CursorCodec
 from .errors import Conflict, Forbidden, InvalidInput, LogsGone, NotFound, quoted
@@ -49,6 +50,7 @@ from .queue import Dispatcher
 from .store import Store
 from .validation import (
     MAX_NAME_LENGTH,
+    MAX_NOTEBOOK_BYTES,
     JobRequest,
     checked_notebook,
     job_request,
@@ -290,7 +292,7 @@ class JobService:
         content = None
         if request.notebook is not None:
             if rerun:
-                content = self._snapshot_of(rerun).read_bytes()
+                content = self._read_snapshot(rerun)
             elif request.notebook_content is not None:
                 content = checked_notebook(request.notebook, request.notebook_content.encode())
             else:
@@ -324,16 +326,25 @@ class JobService:
             "image": old.image,
         }
         if old.notebook:
-            if not self._snapshot_of(old).is_file():
-                raise Conflict(
-                    "The notebook snapshot of this job is gone; submit the notebook again"
-                )
             body.update(notebook=old.notebook, parameters=json.loads(old.parameters or "{}"))
         else:
             body["command"] = old.command
         return self.create(user, body, rerun=old)
 
     # -- notebook jobs -----------------------------------------------------------------
+    def _read_snapshot(self, job: Job) -> bytes:
+        """The notebook snapshot taken when ``job`` was submitted: a plain file, read
+        without following links (the data dir is writable by the jobs' OS user)."""
+        snapshot = self._snapshot_of(job)
+        try:
+            return read_limited(snapshot.parent, snapshot.name, MAX_NOTEBOOK_BYTES)
+        except (OSError, UnsafeFile) as error:
+            problem = "it is gone" if isinstance(error, FileNotFoundError) else str(error)
+            raise Conflict(
+                f"The notebook snapshot of this job cannot be used ({problem}); "
+                "submit the notebook again"
+            ) from None
+
     def _snapshot_of(self, job: Job) -> Path:
         return self.snapshots_dir / job.id / Path(job.notebook or "notebook.ipynb").name
 

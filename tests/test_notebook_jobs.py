@@ -331,3 +331,25 @@ async def test_a_notebook_sent_with_the_request_runs_instead_of_a_file(
     output = nbformat.read(jp_root_dir / done["output_path"], as_version=4)
     texts = "".join(o.get("text", "") for cell in output.cells for o in cell.get("outputs", []))
     assert "from the request" in texts
+
+
+@pytest.mark.parametrize("planted", ["symlink", "gone"])
+async def test_rerun_never_follows_a_planted_snapshot(
+    api: Any, jp_root_dir: Path, jobs_app: Any, planted: str
+) -> None:
+    """The snapshot lives in the data dir, which jobs (same OS user) can write: a snapshot
+    replaced by a link to another file is refused, not read through."""
+    write_notebook(jp_root_dir / "planted.ipynb", "print('original')")
+    first = await submit_notebook(api, "planted.ipynb")
+    await api.wait(first["id"], timeout=90)
+    snapshot = Path(jobs_app.data_dir) / "notebooks" / first["id"] / "planted.ipynb"
+    snapshot.unlink()
+    if planted == "symlink":
+        secret = jp_root_dir / "secret.ipynb"
+        write_notebook(secret, "print('not yours')")
+        snapshot.symlink_to(secret)
+    reply = await api.raw("POST", f"jobs/{first['id']}/rerun")
+    assert reply.code == 409
+    message = json.loads(reply.body)["message"]
+    assert "submit the notebook again" in message
+    assert ("symbolic link" in message) == (planted == "symlink")
