@@ -120,6 +120,7 @@ class Dispatcher:
             started_at=started.started_at,
             backend_state=started.backend_state,
         )
+        self.backend.confirm_started(job)
         latest = self.store.get(job.id)
         if latest is not None and latest.cancel_requested_by:
             self.backend.cancel(latest)

@@ -141,12 +141,10 @@ def test_sockets_go_to_the_private_runtime_directory_when_there_is_one(
         shutil.rmtree(runtime)
 
 
-def test_a_supervisor_whose_answer_is_lost_never_runs_the_job(tmp_path: Path) -> None:
-    """The server gave up waiting for the answer (it closed the connection): the job must
-    not run, or it would run with no server knowing of it."""
+def job_spec(tmp_path: Path, ran: Path, **extra: Any) -> Path:
+    """A job directory with a spec whose command creates ``ran``."""
     job_dir = tmp_path / "job"
     job_dir.mkdir()
-    ran = tmp_path / "ran"
     spec = {
         "job_id": "lost-answer",
         "command": f"echo ran > {ran}",
@@ -160,21 +158,59 @@ def test_a_supervisor_whose_answer_is_lost_never_runs_the_job(tmp_path: Path) ->
         "max_runtime_seconds": 60,
         "grace_seconds": 1,
         "notify_dir": str(tmp_path),
+        **extra,
     }
     (job_dir / "spec.json").write_text(json.dumps(spec))
+    return job_dir
+
+
+def supervise_in_child(job_dir: Path, reply: Any) -> int:
+    """supervise() in a forked child (it starts a session of its own); its exit code."""
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            code = supervisor.supervise(str(job_dir), reply)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def test_a_supervisor_whose_answer_is_lost_never_runs_the_job(tmp_path: Path) -> None:
+    """The server gave up waiting for the answer (it closed the connection): the job must
+    not run, or it would run with no server knowing of it."""
+    ran = tmp_path / "ran"
+    job_dir = job_spec(tmp_path, ran)
 
     def lost(line: bytes) -> None:
         raise BrokenPipeError(32, "the server closed the connection")
 
-    pid = os.fork()
-    if pid == 0:  # supervise() starts a session of its own: not in the test's process
-        code = 2
-        try:
-            code = supervisor.supervise(str(job_dir), lost)
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 1
+    assert supervise_in_child(job_dir, lost) == 1
     time.sleep(0.3)
     assert not ran.exists()
     assert not (job_dir / "home").exists()
+
+
+def test_a_job_whose_record_was_never_stored_never_runs(tmp_path: Path) -> None:
+    """The server got the answer but died before its store had the record (a replica
+    SIGKILLed mid-start): the job must not run, since the server that takes over will call
+    it never started."""
+    ran = tmp_path / "ran"
+    job_dir = job_spec(tmp_path, ran, record_deadline=time.time() + 0.5)
+    assert supervise_in_child(job_dir, lambda line: None) == 1
+    time.sleep(0.3)
+    assert not ran.exists()
+    assert not (job_dir / "home").exists()
+
+
+def test_a_job_runs_once_the_server_stored_its_record(tmp_path: Path) -> None:
+    ran = tmp_path / "ran"
+    job_dir = job_spec(tmp_path, ran, record_deadline=time.time() + 30)
+
+    def delivered(line: bytes) -> None:
+        assert line.startswith(b"ok ")
+        (job_dir / supervisor.RECORDED).touch()  # what the server does once it stored it
+
+    assert supervise_in_child(job_dir, delivered) == 0
+    assert ran.read_text() == "ran\n"

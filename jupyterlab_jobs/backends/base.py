@@ -114,6 +114,9 @@ class Backend(LoggingConfigurable):
     def start(self, spec: JobSpec, active: list[Job]) -> Started:
         raise NotImplementedError
 
+    def confirm_started(self, job: Job) -> None:
+        """Called once the store holds what ``start`` returned (default: nothing to do)."""
+
     def cancel(self, job: Job) -> None:
         """Ask the job to stop: graceful first, then forced after the grace period."""
         raise NotImplementedError

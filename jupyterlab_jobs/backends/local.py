@@ -22,12 +22,12 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 
 from ..models import Job
 from . import gpus as gpu_devices
-from . import launching, procs
+from . import launching, procs, supervisor
 from .base import CANCELLED, DEADLINE, VANISHED, Backend, BackendError, JobSpec, Outcome, Started
 from .notify import Receiver
 from .owners import OwnerAccounts, make_homes_root, share_group_dir
 from .records import JobRecord, checked_result, outcome_of
-from .safe_files import UnsafeFile, ensure_private_directory, read_json_object
+from .safe_files import UnsafeFile, ensure_private_directory, open_directory, read_json_object
 
 # sockaddr_un holds 108 bytes; leave room for "/<pid>-<n>.sock".
 MAX_SOCKET_DIR_LENGTH = 80
@@ -305,6 +305,9 @@ class LocalBackend(OwnerAccounts, Backend):
             "max_runtime_seconds": job.max_runtime_seconds,
             "grace_seconds": self.grace_seconds,
             "notify_dir": str(self._private_notify_dir()),
+            # The job waits for its record to be stored until then (the launch timeout:
+            # a server that took over calls a claim with no record "never started" later).
+            "record_deadline": time.time() + self.launch_timeout_seconds,
             "run_as": {"uid": owner.uid, "gid": owner.gid} if owner else None,
         }
         (directory / "spec.json").write_text(json.dumps(run_spec), encoding="utf-8")
@@ -353,6 +356,26 @@ class LocalBackend(OwnerAccounts, Backend):
             return self._starting.get(job.id)
         self._starting.pop(job.id, None)
         return JobRecord.parse(state)
+
+    def confirm_started(self, job: Job) -> None:
+        """The store has the job's record: let the job's command run (the supervisor holds
+        it until ``recorded`` exists)."""
+        try:
+            directory_fd = open_directory(self.job_dir(job))
+            try:
+                os.close(
+                    os.open(
+                        supervisor.RECORDED,
+                        os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                        0o600,
+                        dir_fd=directory_fd,
+                    )
+                )
+            finally:
+                os.close(directory_fd)
+        except (OSError, UnsafeFile) as error:
+            # The supervisor stops the job at its deadline; the job then ends as vanished.
+            self.log.warning("Job %s cannot be let run: %s", job.id, error)
 
     def cancel(self, job: Job) -> None:
         """SIGTERM (and SIGCONT, in case it was stopped) to the job's supervisor."""

@@ -15,6 +15,9 @@ Files in JOB_DIR:
   result.json  written here when the job ends: exit code, reason, times (the server uses
                it only when this supervisor is verifiably gone)
   output.log   the job's combined stdout and stderr, as it comes
+  recorded     created by the server once its store holds the job's record: the job's
+               command runs only after that (a server that dies between the answer and
+               storing it leaves a job that never ran, not one that ran unseen)
 
 The supervisor enforces the run-time limit and the memory limit itself, so a job is
 stopped on time even while no server is up. SIGTERM asks it to cancel the job: SIGTERM to
@@ -50,6 +53,9 @@ else:  # run as a script (python -I -S): its own directory is not on the path
 
 PR_SET_CHILD_SUBREAPER = 36
 MEMORY_CHECK_SECONDS = 0.5
+# The server creates this file in the job's directory once its store has the job's record.
+RECORDED = "recorded"
+RECORD_POLL_SECONDS = 0.002
 MAX_TERMINATION_MESSAGE_BYTES = 4096  # as records.py reads it
 
 
@@ -120,6 +126,11 @@ class Supervisor:
             os.close(self.gate)
             os.setsid()
             procs.join_cgroup(self.cgroup)
+            # Standard streams first: the launcher's output must not stay open while the
+            # job waits at its gate (a direct start waits for that output to close).
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            os.dup2(log_fd, 1)
+            os.dup2(log_fd, 2)
             if os.read(gate, 1) != b"x":  # the supervisor gave up: the job never runs
                 os._exit(126)
             cpus = self.spec.get("cpus")
@@ -129,9 +140,6 @@ class Supervisor:
             if memory:
                 resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
             os.chdir(home)
-            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-            os.dup2(log_fd, 1)
-            os.dup2(log_fd, 2)
             os.closerange(3, os.sysconf("SC_OPEN_MAX"))
             for signum in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
                 signal.signal(signum, signal.SIG_DFL)  # Python's own choices, not the job's
@@ -172,6 +180,17 @@ class Supervisor:
         }
         write_json(os.path.join(self.job_dir, "state.json"), record)
         return record
+
+    def wait_until_recorded(self) -> bool:
+        """True once the server created ``recorded`` (its store has the job's record);
+        False at ``record_deadline`` (the server died or gave up: the job must not run)."""
+        path = os.path.join(self.job_dir, RECORDED)
+        deadline = float(self.spec.get("record_deadline", time.time() + 60))
+        while not os.path.lexists(path):
+            if time.time() >= deadline:
+                return False
+            time.sleep(RECORD_POLL_SECONDS)
+        return True
 
     def open_gate(self) -> None:
         os.write(self.gate, b"x")
@@ -319,10 +338,14 @@ def supervise(job_dir: str, reply: Callable[[bytes], None]) -> int:
     except OSError:
         supervisor.abort()
         return 1
-    supervisor.open_gate()
+    # Let go of the launcher's output first: a direct start waits for it to close.
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    if not supervisor.wait_until_recorded():
+        supervisor.abort()
+        return 1
+    supervisor.open_gate()
     notify(supervisor.spec)
     supervisor.finish(supervisor.wait())
     return 0
