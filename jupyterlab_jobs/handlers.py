@@ -328,5 +328,11 @@ ROUTES: list[tuple[str, type[JobsHandler]]] = [
 ]
 
 
+def all_routes() -> list[tuple[str, type[JobsHandler]]]:
+    from .artifact_handlers import ARTIFACT_ROUTES  # built on JobsHandler above
+
+    return [*ROUTES, *ARTIFACT_ROUTES]
+
+
 def make_handlers() -> list[tuple[str, type[JobsHandler]]]:
-    return [(BASE + path, handler) for path, handler in ROUTES]
+    return [(BASE + path, handler) for path, handler in all_routes()]

@@ -619,6 +619,13 @@ class FakeCluster:
         container = pod["spec"]["containers"][0]
         for mount in container.get("volumeMounts", []):
             source = volumes[mount["name"]].get("configMap")
+            claim = volumes[mount["name"]].get("persistentVolumeClaim")
+            if claim is not None and mount["mountPath"].startswith(HOME + "/"):
+                # A claim's subPath under the home: a link to it (the kubelet creates it).
+                local = self.pvc_dir(claim["claimName"]) / mount.get("subPath", "")
+                local.mkdir(parents=True, exist_ok=True)
+                (home / mount["mountPath"].removeprefix(HOME + "/")).symlink_to(local)
+                continue
             if source is None or not mount["mountPath"].startswith(HOME + "/"):
                 continue
             while (config_map := self.get("configmaps", source["name"])) is None:
@@ -643,6 +650,8 @@ class FakeCluster:
         paths: dict[str, str] = {}
         for mount in pod["spec"]["containers"][0].get("volumeMounts", []):
             claim = volumes[mount["name"]].get("persistentVolumeClaim")
+            if mount["mountPath"].startswith(HOME + "/"):
+                continue  # linked into the home by _mount_volumes
             if claim is not None and not mount.get("readOnly") and not claim.get("readOnly"):
                 paths[mount["mountPath"]] = str(self.pvc_dir(claim["claimName"]))
         return paths

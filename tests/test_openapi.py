@@ -17,7 +17,7 @@ from jsonschema import Draft4Validator, FormatChecker
 
 from jupyterlab_jobs.cursors import MAX_CURSOR_LENGTH
 from jupyterlab_jobs.errors import InvalidInput
-from jupyterlab_jobs.handlers import BASE, MAX_TAIL_LINES, OPENAPI, ROUTES, JobsHandler
+from jupyterlab_jobs.handlers import BASE, MAX_TAIL_LINES, OPENAPI, JobsHandler, all_routes
 from jupyterlab_jobs.models import STATUSES, Job
 from jupyterlab_jobs.validation import MAX_JSON_DEPTH, JobRequest, job_request
 
@@ -32,6 +32,9 @@ EXPECTED_CODES = {
     ("post", "/jupyterlab-jobs/jobs/{job_id}/cancel"): {"200", "403", "404", "409"},
     ("post", "/jupyterlab-jobs/jobs/{job_id}/rerun"): {"201", "400", "403", "404"},
     ("get", "/jupyterlab-jobs/jobs/{job_id}/logs"): {"200", "400", "403", "404", "409", "410"},
+    ("get", "/jupyterlab-jobs/jobs/{job_id}/artifacts"): {"200", "403", "404", "410"},
+    ("get", "/jupyterlab-jobs/jobs/{job_id}/artifacts/{path}"): {"200", "400", "403", "404", "410"},
+    ("get", "/jupyterlab-jobs/jobs/{job_id}/usage"): {"200", "403", "404", "410"},
     ("get", "/jupyterlab-jobs/openapi.json"): {"200", "403"},
 }
 
@@ -59,7 +62,7 @@ def handler_methods(handler: type[JobsHandler]) -> set[str]:
 def routed_operations() -> set[tuple[str, str]]:
     return {
         (method, spec_path(route))
-        for route, handler in ROUTES
+        for route, handler in all_routes()
         for method in handler_methods(handler)
     }
 

@@ -174,6 +174,19 @@ class KubernetesBackend(Backend):
         "linked as ~/<group>; {group} is the group name made a DNS label.",
     ).tag(config=True)
 
+    artifacts_pvc = Unicode(
+        "",
+        help="PersistentVolumeClaim that keeps the jobs' artifacts: mounted at "
+        "$HOME/artifacts of each job's pod with subPath <job id>. The server must see the "
+        "same volume at artifacts_root. Empty: artifacts are not kept.",
+    ).tag(config=True)
+
+    artifacts_root = Unicode(
+        "",
+        help="Where this server sees the volume of artifacts_pvc: a job's artifacts are in "
+        "<artifacts_root>/<job id>, removed with its logs.",
+    ).tag(config=True)
+
     image_pull_policy = Enum(
         ["Always", "IfNotPresent", "Never"],
         default_value="IfNotPresent",
@@ -318,6 +331,7 @@ class KubernetesBackend(Backend):
             run_as_gid=self.run_as_gid,
             fs_gid=self.fs_gid,
             group_pvc_template=self.group_pvc_template,
+            artifacts_pvc=self.artifacts_pvc if self.artifacts_root else "",
             grace_seconds=self.grace_seconds,
             ttl_seconds_after_finished=ttl,
             extra_labels=dict(self.extra_labels),
@@ -481,11 +495,19 @@ class KubernetesBackend(Backend):
 
     def remove(self, job: Job) -> None:
         shutil.rmtree(self.job_dir(job), ignore_errors=True)
+        artifacts = self.artifacts_dir(job)
+        if artifacts is not None:
+            shutil.rmtree(artifacts, ignore_errors=True)
         try:
             self._delete(self.job_name(job), "Background")
         except (ApiException, HTTPError) as error:
             # The copy of the logs is what retention removes; the Job has its own TTL.
             self.log.warning("Could not delete the Kubernetes Job of job %s: %s", job.id, error)
+
+    def artifacts_dir(self, job: Job) -> Path | None:
+        if not (self.artifacts_pvc and self.artifacts_root):
+            return None
+        return Path(self.artifacts_root) / job.id
 
     # -- status from the cache -----------------------------------------------------------
     @property

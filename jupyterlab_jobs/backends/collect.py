@@ -1,0 +1,73 @@
+"""Keep a local job's artifacts: what it left in ``$HOME/artifacts`` when it ended.
+
+Stdlib only: the supervisor (run as a bare script) imports this module. The job's home is
+removed when it ends; before that its ``artifacts`` directory is moved into the job's
+directory (a rename: same file system) and cleaned: anything but regular files and
+directories (symlinks, FIFOs, sockets, devices) is removed, never followed, and files past
+the size limit are removed too. What was removed is listed in a manifest, so nothing is
+dropped silently. The job's processes are all gone by then: nothing changes the tree
+while it is cleaned.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from typing import Any
+
+MAX_LISTED = 100  # omitted entries named in the manifest (the rest only counted)
+
+
+def collect(home: str, target: str, limit_bytes: int) -> dict[str, Any]:
+    """Move ``home/artifacts`` to ``target`` and clean it; the manifest (for the server)."""
+    manifest: dict[str, Any] = {
+        "limit_bytes": limit_bytes,
+        "kept_bytes": 0,
+        "omitted": [],
+        "omitted_count": 0,
+    }
+    source = os.path.join(home, "artifacts")
+    try:
+        info = os.lstat(source)
+    except OSError:
+        return manifest
+    if not stat.S_ISDIR(info.st_mode):
+        _omit(manifest, "artifacts", info.st_size, "not a directory")
+        return manifest
+    try:  # anything the job put there first (it knows the job's directory)
+        os.unlink(target)
+    except IsADirectoryError:
+        shutil.rmtree(target)
+    except FileNotFoundError:
+        pass
+    os.rename(source, target)
+    kept = 0
+    for directory, subdirectories, files, directory_fd in os.fwalk(target, follow_symlinks=False):
+        relative = os.path.relpath(directory, target)
+        subdirectories.sort()
+        # fwalk lists symlinks to directories as directories: never enter or keep them.
+        for name in list(subdirectories):
+            if stat.S_ISLNK(os.lstat(name, dir_fd=directory_fd).st_mode):
+                subdirectories.remove(name)
+                files.append(name)
+        for name in sorted(files):
+            path = os.path.normpath(os.path.join(relative, name))
+            entry = os.lstat(name, dir_fd=directory_fd)
+            if not stat.S_ISREG(entry.st_mode):
+                reason = "a symbolic link" if stat.S_ISLNK(entry.st_mode) else "not a regular file"
+            elif kept + entry.st_size > limit_bytes:
+                reason = "over the size limit"
+            else:
+                kept += entry.st_size
+                continue
+            os.unlink(name, dir_fd=directory_fd)
+            _omit(manifest, path, entry.st_size, reason)
+    manifest["kept_bytes"] = kept
+    return manifest
+
+
+def _omit(manifest: dict[str, Any], path: str, size: int, reason: str) -> None:
+    manifest["omitted_count"] += 1
+    if len(manifest["omitted"]) < MAX_LISTED:
+        manifest["omitted"].append({"path": path, "size": size, "reason": reason})
