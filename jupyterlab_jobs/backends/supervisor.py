@@ -220,13 +220,17 @@ class Supervisor:
                     return self.stop("memory", f"{used}")
         return self.stop("exited", "", grace=min(2.0, self.spec["grace_seconds"]))
 
-    def sample_usage(self, now: float) -> None:
-        """Record what the job uses now, in usage.json (rewritten whole: it is small)."""
+    def sample_usage(self, now: float, *, ended: bool = False) -> None:
+        """Record what the job uses now, in usage.json (rewritten whole: it is small).
+        Once it ended, only its totals: a sample of no processes would chart a drop."""
         memory, cpu = procs.supervised_usage(self.child_pid, os.getpid(), self.cgroup)
         reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # processes we waited for
         cpu += reaped.ru_utime + reaped.ru_stime
-        gpu = usage_log.gpu_utilization(self.spec.get("gpus", []))
-        self.usage.add(now, memory, cpu, gpu)
+        if ended:
+            self.usage.cpu_seconds = max(self.usage.cpu_seconds, cpu)
+        else:
+            gpu = usage_log.gpu_utilization(self.spec.get("gpus", []))
+            self.usage.add(now, memory, cpu, gpu)
         # The largest process we waited for, at its largest (a peak between samples too).
         self.usage.peak_memory_bytes = max(self.usage.peak_memory_bytes, reaped.ru_maxrss * 1024)
         write_json(os.path.join(self.job_dir, "usage.json"), self.usage.to_json())
@@ -284,7 +288,7 @@ class Supervisor:
         }
 
     def finish(self, result: dict[str, Any]) -> None:
-        self.sample_usage(time.time())  # the CPU time of the whole job, now all reaped
+        self.sample_usage(time.time(), ended=True)  # the whole job's CPU time, all reaped
         with contextlib.suppress(OSError):
             manifest = collect.collect(
                 self.spec["home"],

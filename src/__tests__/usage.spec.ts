@@ -47,9 +47,7 @@ describe('peakSummary and formatCpuTime', () => {
         usage({ peak_memory_bytes: 1.4 * GIB, memory_limit_bytes: 2 * GIB })
       )
     ).toBe('peak 1.4 GiB of 2 GiB');
-    expect(peakSummary(usage({ peak_memory_bytes: 1024 }))).toBe(
-      'peak 1 KiB'
-    );
+    expect(peakSummary(usage({ peak_memory_bytes: 1024 }))).toBe('peak 1 KiB');
   });
 
   it('says CPU time in seconds, then minutes', () => {

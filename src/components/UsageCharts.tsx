@@ -31,11 +31,7 @@ function Chart(props: {
   value: string;
 }): JSX.Element {
   const { usage, metric } = props;
-  const maximum = chartMaximum(
-    usage.samples,
-    metric,
-    usage.memory_limit_bytes
-  );
+  const maximum = chartMaximum(usage.samples, metric, usage.memory_limit_bytes);
   const points = chartPoints(usage.samples, metric, maximum, WIDTH, HEIGHT);
   return (
     <figure className="jp-Jobs-usageChart" data-metric={metric}>
@@ -133,9 +129,7 @@ export function UsageCharts(props: IUsageChartsProps): JSX.Element | null {
             usage={usage}
             metric="gpu"
             label={trans.__('GPU')}
-            value={
-              last?.gpu !== undefined ? trans.__('%1 %', last.gpu) : '-'
-            }
+            value={last?.gpu !== undefined ? trans.__('%1 %', last.gpu) : '-'}
           />
         )}
       </div>
