@@ -25,6 +25,7 @@ MAX_PATH_LENGTH = 4096
 DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 NOT_KEPT = "Artifacts are not kept on this installation"
+OVER_LIMIT = "over the size limit"
 
 
 def _kept_job(service: JobService, user: str, job_id: str) -> Job:
@@ -53,27 +54,53 @@ def list_artifacts(service: JobService, user: str, job_id: str) -> dict[str, Any
         reply["message"] = NOT_KEPT
         return reply
     try:
-        fd = open_directory(directory)
+        reply["artifacts"], complete = _listing(directory)
     except FileNotFoundError:
         reply["message"] = "" if job.is_final else "Artifacts are kept when the job ends"
         return reply
     except (UnsafeFile, OSError) as error:
         reply["message"] = f"The artifacts cannot be read: {error}"
         return reply
+    reply["truncated"] = not complete
+    manifest = service.backend.artifacts_manifest(job)
+    limit = service.backend.max_artifact_bytes
+    if manifest is not None:  # the backend applied the limit as it kept them
+        reply["omitted"], count, limit = _omitted(manifest)
+    else:  # a volume the job writes to directly: the limit applies to what is served
+        reply["artifacts"], reply["omitted"] = _within_limit(reply["artifacts"], limit)
+        count = len(reply["omitted"])
+    if count:
+        reply["truncated"] = True
+        reply["message"] = (
+            f"{count} file(s) were not kept: only regular files and folders are kept, "
+            f"up to {limit} bytes per job"
+        )
+    return reply
+
+
+def _listing(directory: Path) -> tuple[list[dict[str, Any]], bool]:
+    """The regular files under ``directory`` (by path), and whether that is all of them."""
+    fd = open_directory(directory)
+    found: list[dict[str, Any]] = []
     try:
-        reply["truncated"] = not _walk(fd, "", 0, reply["artifacts"])
+        return found, _walk(fd, "", 0, found)
     finally:
         os.close(fd)
-    manifest = service.backend.artifacts_manifest(job)
-    if manifest is not None:
-        reply["omitted"], count, limit = _omitted(manifest)
-        if count:
-            reply["truncated"] = True
-            reply["message"] = (
-                f"{count} file(s) were not kept: only regular files and folders are kept, "
-                f"up to {limit} bytes per job"
-            )
-    return reply
+
+
+def _within_limit(
+    found: list[dict[str, Any]], limit: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The files that fit in ``limit`` bytes, in order (as the local backend keeps them),
+    and the others."""
+    kept, omitted, total = [], [], 0
+    for entry in found:
+        if total + entry["size"] > limit:
+            omitted.append({"path": entry["path"], "size": entry["size"], "reason": OVER_LIMIT})
+        else:
+            total += entry["size"]
+            kept.append(entry)
+    return kept, omitted
 
 
 def _walk(fd: int, prefix: str, depth: int, found: list[dict[str, Any]]) -> bool:
@@ -151,6 +178,18 @@ def open_artifact(service: JobService, user: str, job_id: str, path: str) -> tup
     if directory is None:
         raise NotFound(NOT_KEPT)
     missing = NotFound(f"Job {job.name!r} has no artifact {quoted(path)}", field="path")
+    if service.backend.artifacts_manifest(job) is None:  # the limit applies here
+        try:
+            listed, _ = _listing(directory)
+        except (UnsafeFile, OSError):
+            raise missing from None
+        _, omitted = _within_limit(listed, service.backend.max_artifact_bytes)
+        if path in {entry["path"] for entry in omitted}:
+            raise NotFound(
+                f"Artifact {quoted(path)} of job {job.name!r} is over the size limit of "
+                f"{service.backend.max_artifact_bytes} bytes per job",
+                field="path",
+            )
     try:
         fd = open_directory(directory)
     except (UnsafeFile, OSError):

@@ -78,15 +78,16 @@ async def test_artifacts_are_listed_and_downloaded(
         assert listing["truncated"] is True
         assert listing["message"].startswith("5 file(s) were not kept")
         assert "200000 bytes" in listing["message"]
-    else:  # on the volume: the links and the FIFO are there, but never listed or served
-        assert listed == {
-            "a.txt": 5,
-            "big.bin": len(BINARY),
-            "nested/deeper/numbers.txt": len(NUMBERS),
-        }
-        assert listing["omitted"] == [] and listing["truncated"] is False
-        big = await api.raw("GET", f"jobs/{job['id']}/artifacts/big.bin")
-        assert big.code == 200 and big.body == BINARY
+    else:  # on the volume: the links and the FIFO are there, but never listed or served;
+        # the limit applies to what is listed and served.
+        assert listed == {"a.txt": 5, "nested/deeper/numbers.txt": len(NUMBERS)}
+        assert listing["omitted"] == [
+            {"path": "big.bin", "size": len(BINARY), "reason": "over the size limit"}
+        ]
+        assert listing["truncated"] is True
+        assert listing["message"].startswith("1 file(s) were not kept")
+        big = await api.call("GET", f"jobs/{job['id']}/artifacts/big.bin", expect=404)
+        assert "over the size limit of 200000 bytes" in big["message"]
     for path, content in (("a.txt", b"hello"), ("nested/deeper/numbers.txt", NUMBERS)):
         response = await api.raw("GET", f"jobs/{job['id']}/artifacts/{path}")
         assert response.code == 200, response.body
