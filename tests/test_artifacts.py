@@ -179,3 +179,16 @@ def test_the_artifacts_volume_is_mounted_with_the_jobs_subpath() -> None:
     } in mounts
     plain = manifests.job_manifest(spec, manifests.ManifestSettings())
     assert "artifacts" not in json.dumps(plain["spec"]["template"]["spec"]["volumes"])
+
+
+@pytest.mark.parametrize("backend_name", ["local"])
+async def test_folders_nested_too_deep_are_not_kept(api: Any) -> None:  # noqa: F811
+    deep = "/".join(["d"] * 40)
+    job = await api.submit(f"mkdir -p artifacts/{deep} && echo x > artifacts/{deep}/f")
+    done = await api.wait(job["id"])
+    assert done["status"] == SUCCEEDED, done
+    listing = await api.call("GET", f"jobs/{job['id']}/artifacts")
+    assert listing["artifacts"] == []
+    (omitted,) = listing["omitted"]
+    assert omitted["reason"] == "nested too deep"
+    assert omitted["path"] == "/".join(["d"] * 33)  # the 33rd level and below

@@ -102,3 +102,18 @@ def test_the_usage_log_stays_bounded_and_keeps_the_peak() -> None:
     assert all(s[1] == 0.5 for s in samples)  # half a CPU throughout, averaged
     assert [s[0] for s in samples] == sorted(s[0] for s in samples)
     assert log.peak_memory_bytes == 51_000 and log.cpu_seconds == 50.0
+
+
+@pytest.mark.unprivileged
+async def test_a_job_blocking_its_usage_file_does_not_stop_its_supervisor(api: Any) -> None:
+    # The supervisor (the shell's parent) writes usage.json through a temporary file
+    # named after its pid: the job makes that name a non-empty folder.
+    job = await api.submit(
+        'd="$(dirname "$TERMINATION_MESSAGE_PATH")"; mkdir -p "$d/usage.json.$PPID.tmp/x";'
+        " sleep 1.5; echo finished"
+    )
+    done = await api.wait(job["id"])
+    assert done["status"] == SUCCEEDED, done
+    assert await api.logs(job["id"]) == "finished\n"
+    usage = await api.call("GET", f"jobs/{job['id']}/usage")
+    assert usage["samples"] == [] and usage["message"] == ""

@@ -17,6 +17,7 @@ import stat
 from typing import Any
 
 MAX_LISTED = 100  # omitted entries named in the manifest (the rest only counted)
+MAX_DEPTH = 32  # folders below this are not kept (the server lists no deeper)
 
 
 def collect(home: str, target: str, limit_bytes: int) -> dict[str, Any]:
@@ -46,6 +47,13 @@ def collect(home: str, target: str, limit_bytes: int) -> dict[str, Any]:
     for directory, subdirectories, files, directory_fd in os.fwalk(target, follow_symlinks=False):
         relative = os.path.relpath(directory, target)
         subdirectories.sort()
+        if relative != "." and relative.count("/") + 1 >= MAX_DEPTH:
+            # Back into the home, which is removed next (this walk must stay shallow).
+            for index, name in enumerate(subdirectories):
+                away = os.path.join(home, f".too-deep-{index}")
+                os.rename(name, away, src_dir_fd=directory_fd)
+                _omit(manifest, os.path.join(relative, name), 0, "nested too deep")
+            subdirectories.clear()
         # fwalk lists symlinks to directories as directories: never enter or keep them.
         for name in list(subdirectories):
             if stat.S_ISLNK(os.lstat(name, dir_fd=directory_fd).st_mode):

@@ -233,7 +233,8 @@ class Supervisor:
             self.usage.add(now, memory, cpu, gpu)
         # The largest process we waited for, at its largest (a peak between samples too).
         self.usage.peak_memory_bytes = max(self.usage.peak_memory_bytes, reaped.ru_maxrss * 1024)
-        write_json(os.path.join(self.job_dir, "usage.json"), self.usage.to_json())
+        with contextlib.suppress(OSError):  # a full disk, or a job blocking the file
+            write_json(os.path.join(self.job_dir, "usage.json"), self.usage.to_json())
 
     def _on_cancel(self, signum: int, frame: object) -> None:
         self.cancel_requested = True
