@@ -41,18 +41,25 @@ class UsageLog:
 
     def add(self, now: float, memory_bytes: int, cpu_seconds: float, gpu: float | None) -> None:
         """One reading: the job's resident bytes now and the CPU seconds it used so far."""
-        self.peak_memory_bytes = max(self.peak_memory_bytes, memory_bytes)
         # Processes that ended took their CPU time with them: the total never goes back.
         self.cpu_seconds = max(self.cpu_seconds, cpu_seconds)
-        if self._last is None:
-            self._last = (now, self.cpu_seconds)
+        last, self._last = self._last, (now, self.cpu_seconds)
+        self.peak_memory_bytes = max(self.peak_memory_bytes, memory_bytes)
+        if last is None or now <= last[0]:
             return
-        elapsed = now - self._last[0]
-        if elapsed <= 0:
-            return
-        cpu = max(0.0, (self.cpu_seconds - self._last[1]) / elapsed)
+        cpu = max(0.0, (self.cpu_seconds - last[1]) / (now - last[0]))
+        self._append([round(now, 2), round(cpu, 3), memory_bytes, gpu])
+
+    def add_rate(self, now: float, memory_bytes: int, cpu: float) -> None:
+        """One reading of a metrics API that reports CPUs in use (a rate), not a total."""
+        if self._last is not None and now > self._last[0]:
+            self.cpu_seconds += cpu * (now - self._last[0])
         self._last = (now, self.cpu_seconds)
-        self._pending.append([round(now, 2), round(cpu, 3), memory_bytes, gpu])
+        self.peak_memory_bytes = max(self.peak_memory_bytes, memory_bytes)
+        self._append([round(now, 2), round(cpu, 3), memory_bytes, None])
+
+    def _append(self, reading: Sample) -> None:
+        self._pending.append(reading)
         if len(self._pending) < self.stride:
             return
         self.samples.append(_merge(self._pending))
