@@ -117,3 +117,19 @@ async def test_a_job_blocking_its_usage_file_does_not_stop_its_supervisor(api: A
     assert await api.logs(job["id"]) == "finished\n"
     usage = await api.call("GET", f"jobs/{job['id']}/usage")
     assert usage["samples"] == [] and usage["message"] == ""
+
+
+def test_gpu_use_comes_from_nvidia_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyterlab_jobs.backends.usage_log import gpu_utilization
+
+    tool = tmp_path / "nvidia-smi"
+    tool.write_text(
+        '#!/bin/sh\n[ "$1 $2 $3 $4" = "--query-gpu=utilization.gpu'
+        ' --format=csv,noheader,nounits -i 0,1" ] && printf "30\\n45\\n"\n'
+    )
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert gpu_utilization(["0", "1"]) == 37.5
+    assert gpu_utilization([]) is None  # a CPU job: not asked
+    tool.write_text("#!/bin/sh\necho 'No devices were found'\n")
+    assert gpu_utilization(["0"]) is None

@@ -9,7 +9,6 @@ many readings, so a job of any length fits in a few tens of kilobytes.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from typing import Any
 
 MAX_SAMPLES = 720
@@ -82,6 +81,8 @@ def gpu_utilization(devices: list[str]) -> float | None:
     tool = shutil.which("nvidia-smi")
     if not devices or tool is None:
         return None
+    import subprocess  # only here: the supervisor of a CPU job stays small
+
     try:
         answer = subprocess.run(
             [
