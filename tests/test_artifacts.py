@@ -149,7 +149,7 @@ async def test_other_groups_jobs_have_no_artifacts_or_usage(api: Any, jobs_app: 
 
 
 @pytest.mark.parametrize("backend_name", ["kubernetes"])
-@pytest.mark.parametrize("extra_settings", [{}])
+@pytest.mark.parametrize("extra_settings", [{"KubernetesBackend": {"usage_interval_seconds": 0.2}}])
 async def test_without_a_volume_kubernetes_says_artifacts_are_not_kept(api: Any) -> None:  # noqa: F811
     job = await api.submit("mkdir artifacts && echo x > artifacts/x")
     await api.wait(job["id"])

@@ -1,8 +1,9 @@
 """Resource use of the jobs' pods, from the cluster's metrics API (metrics.k8s.io).
 
-A thread owned by the backend lists the metrics of the jobs' pods every few seconds and
-keeps each job's readings as the local backend does (backends/usage_log.py), in
-``usage.json`` of the job's directory on the server. A cluster without metrics-server
+A thread owned by the backend lists the metrics of the jobs' pods every few seconds (the
+first time one interval after the server starts) and keeps each job's readings as the
+local backend does (backends/usage_log.py), in ``usage.json`` of the job's directory on
+the server. A cluster without metrics-server
 answers 404: then nothing is recorded (``available`` is False) and the API is asked again
 now and then, in case it is installed later.
 """
@@ -88,6 +89,8 @@ class PodMetrics:
         return self._thread.is_alive()
 
     def _run(self) -> None:
+        # Not at once: the server's first requests (the status lists) go first.
+        self._stopped.wait(self.interval)
         while not self._stopped.is_set():
             wait = self.interval
             try:
