@@ -754,7 +754,7 @@ def files_spec(tmp_path: Path, command: str, job_id: str = "0123456789abcdef") -
 def test_files_reach_the_job_through_a_config_map_owned_by_its_job(tmp_path: Path) -> None:
     cluster = FakeCluster(auto=True)
     try:
-        with Running(cluster, tmp_path) as backend:
+        with Running(cluster, tmp_path, usage_interval_seconds=0.1) as backend:
             spec = files_spec(
                 tmp_path,
                 "cat '.job/Étude 1.ipynb'; echo; wc -c < .job/parameters.json",
@@ -850,7 +850,7 @@ def test_the_shipped_role_allows_every_request_the_backend_makes(tmp_path: Path)
     }
     cluster = FakeCluster(auto=True)
     try:
-        with Running(cluster, tmp_path) as backend:
+        with Running(cluster, tmp_path, usage_interval_seconds=0.1) as backend:
             done = start(backend, make_spec(command="echo done", job_id="b" * 16))
             poll_until(backend, done, ended)
             backend.start(make_spec(command="echo done", job_id="b" * 16), [])  # exists
@@ -862,6 +862,7 @@ def test_the_shipped_role_allows_every_request_the_backend_makes(tmp_path: Path)
             poll_until(backend, running, progress(RUNNING))
             backend.cancel(running)
             backend.remove(done)
+            wait_for(lambda: cluster.requests_to("GET", "metrics.k8s.io"), what="pod metrics")
         needed = {_permission(*request) for request in cluster.requests}
     finally:
         cluster.close()
