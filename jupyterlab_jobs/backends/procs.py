@@ -189,9 +189,7 @@ def _supervised_table(session: int, supervisor: int, cgroup: str) -> dict[int, l
     roots |= cgroup_pids(cgroup) | {supervisor}
     members = _descendants(roots, table) - {supervisor}
     return {
-        pid: table[pid]
-        for pid in members
-        if pid in table and table[pid][STATE] not in ("Z", "X")
+        pid: table[pid] for pid in members if pid in table and table[pid][STATE] not in ("Z", "X")
     }
 
 
