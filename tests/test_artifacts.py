@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_k8s import FakeCluster
 from test_backend_contract import api, backend_name, cluster, jobs_settings  # noqa: F401
 
+from jupyterlab_jobs.backends.collect import collect
 from jupyterlab_jobs.models import SUCCEEDED, Job
 
 NUMBERS = "".join(f"{i}\n" for i in range(1, 20001)).encode()
@@ -192,3 +196,43 @@ async def test_folders_nested_too_deep_are_not_kept(api: Any) -> None:  # noqa: 
     (omitted,) = listing["omitted"]
     assert omitted["reason"] == "nested too deep"
     assert omitted["path"] == "/".join(["d"] * 33)  # the 33rd level and below
+
+
+def _job_home(root: Path) -> Path:
+    """A finished job's home: files, a nested folder, links, a FIFO, a big file."""
+    home = root / "home"
+    (home / "artifacts" / "nested" / "deeper").mkdir(parents=True)
+    (home / "artifacts" / "a.txt").write_bytes(b"hello")
+    (home / "artifacts" / "big.bin").write_bytes(BINARY)
+    (home / "artifacts" / "nested" / "deeper" / "numbers.txt").write_bytes(NUMBERS)
+    (home / "artifacts" / "passwd-link").symlink_to("/etc/passwd")
+    (home / "artifacts" / "up").symlink_to("..")
+    os.mkfifo(home / "artifacts" / "pipe")
+    return home
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and not path.is_symlink()
+    }
+
+
+def test_artifacts_from_a_home_on_another_file_system_are_copied_alike(tmp_path: Path) -> None:
+    moved = collect(str(_job_home(tmp_path / "same")), str(tmp_path / "kept-moved"), 200_000)
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as other:
+        home = _job_home(Path(other))
+        assert os.stat(home).st_dev != os.stat(tmp_path).st_dev, "not another file system"
+        copied = collect(str(home), str(tmp_path / "kept-copied"), 200_000)
+    assert copied == moved
+    assert {entry["path"] for entry in copied["omitted"]} == {
+        "big.bin",
+        "passwd-link",
+        "pipe",
+        "up",
+    }
+    kept = _tree(tmp_path / "kept-copied")
+    assert kept == _tree(tmp_path / "kept-moved")
+    assert kept == {"a.txt": b"hello", "nested/deeper/numbers.txt": NUMBERS}
+    assert not any(path.is_symlink() for path in (tmp_path / "kept-copied").rglob("*"))

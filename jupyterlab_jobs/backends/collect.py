@@ -11,6 +11,7 @@ while it is cleaned.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -42,7 +43,12 @@ def collect(home: str, target: str, limit_bytes: int) -> dict[str, Any]:
         shutil.rmtree(target)
     except FileNotFoundError:
         pass
-    os.rename(source, target)
+    try:
+        os.rename(source, target)
+    except OSError as error:  # a home on another file system: copy, as it is, no further
+        if error.errno != errno.EXDEV:
+            raise
+        _copy(source, target, limit_bytes)
     kept = 0
     for directory, subdirectories, files, directory_fd in os.fwalk(target, follow_symlinks=False):
         relative = os.path.relpath(directory, target)
@@ -73,6 +79,64 @@ def collect(home: str, target: str, limit_bytes: int) -> dict[str, Any]:
             _omit(manifest, path, entry.st_size, reason)
     manifest["kept_bytes"] = kept
     return manifest
+
+
+def _copy(source: str, target: str, limit_bytes: int) -> None:
+    """Copy the tree at ``source`` to ``target`` for the cleaning walk: never through a
+    symlink (a link is copied as a link, anything else not regular as a FIFO, so both
+    are reported), and files past the limit only by size (sparse, never read)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    os.mkdir(target, 0o700)
+    budget = [limit_bytes]
+
+    def copy(source_fd: int, target_fd: int, depth: int) -> None:
+        with os.scandir(source_fd) as entries:
+            names = sorted(entry.name for entry in entries)
+        for name in names:
+            info = os.lstat(name, dir_fd=source_fd)
+            if stat.S_ISDIR(info.st_mode) and depth < MAX_DEPTH:
+                os.mkdir(name, 0o700, dir_fd=target_fd)
+                inner = os.open(name, flags, dir_fd=source_fd)
+                inner_target = os.open(name, flags, dir_fd=target_fd)
+                try:
+                    copy(inner, inner_target, depth + 1)
+                finally:
+                    os.close(inner)
+                    os.close(inner_target)
+            elif stat.S_ISLNK(info.st_mode):
+                os.symlink(os.readlink(name, dir_fd=source_fd), name, dir_fd=target_fd)
+            elif not stat.S_ISREG(info.st_mode):
+                os.mkfifo(name, dir_fd=target_fd)
+            else:
+                _copy_file(source_fd, target_fd, name, info.st_size, budget)
+
+    source_fd = os.open(source, flags)
+    target_fd = os.open(target, flags)
+    try:
+        copy(source_fd, target_fd, 0)
+    finally:
+        os.close(source_fd)
+        os.close(target_fd)
+
+
+def _copy_file(source_fd: int, target_fd: int, name: str, size: int, budget: list[int]) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    output = os.open(name, flags, 0o600, dir_fd=target_fd)
+    try:
+        if size > budget[0]:
+            os.ftruncate(output, size)  # reported by its size, then removed
+            return
+        budget[0] -= size
+        reader = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=source_fd)
+        try:
+            while chunk := os.read(reader, 1 << 20):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(output, view) :]
+        finally:
+            os.close(reader)
+    finally:
+        os.close(output)
 
 
 def _omit(manifest: dict[str, Any], path: str, size: int, reason: str) -> None:
