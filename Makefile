@@ -20,10 +20,12 @@ FRONTEND_SOURCES := $(shell find src style schema -type f 2>/dev/null) \
 CHROMIUM := /usr/bin/chromium
 LABEXT_LINK := $(VENV)/share/jupyter/labextensions/jupyterlab-jobs
 
-.PHONY: help venv build run lint jest pytest pytest-unprivileged ui-test test bench chromium clean
+.PHONY: help venv build run run-hub lint jest pytest pytest-unprivileged ui-test test bench \
+	bench-quick chromium postgresql clean
 
 help:
 	@echo "make run    start JupyterLab with jupyterlab-jobs (examples/jupyter_server_config.py)"
+	@echo "make run-hub  a local multi-user JupyterHub with the jobs service (examples/jupyterhub_config.py)"
 	@echo "make test   lint, then the jest, pytest (also as an unprivileged account) and"
 	@echo "            browser test suites"
 	@echo "make pytest-unprivileged"
@@ -31,7 +33,8 @@ help:
 	@echo "make venv   create .venv/ with the package installed in editable mode"
 	@echo "make build  rebuild the frontend into jupyterlab_jobs/labextension"
 	@echo "make lint   ruff, mypy, eslint and prettier"
-	@echo "make bench  run the benchmarks"
+	@echo "make bench  run the benchmarks, side by side with jupyter-scheduler (records them)"
+	@echo "make bench-quick  the same with few samples (a smoke run, not recorded)"
 	@echo "make clean  remove the venv, node_modules and build output"
 
 venv: $(STAMPS)/venv
@@ -72,6 +75,13 @@ run: venv build
 	$(VENV)/bin/jupyter lab --config=examples/jupyter_server_config.py \
 		--ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
 
+# The multi-user mode on one machine: JupyterHub, the jobs service and demo users
+# (jupyterhub and configurable-http-proxy come with the test extra `make venv` installs).
+run-hub: venv build
+	@echo "JupyterHub at http://127.0.0.1:8000/ - log in as alice (group research), bob (ops)"
+	@echo "or carol (both) with any password. State: .demo-hub/ (delete it to start over)."
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyterhub -f examples/jupyterhub_config.py
+
 lint: venv
 	$(VENV)/bin/ruff check $(PY_LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(PY_LINT_PATHS)
@@ -82,7 +92,7 @@ jest: venv
 	npm test
 
 # pytest's exit code 5 means "no tests collected": a failure here.
-pytest: venv build
+pytest: venv build postgresql
 	$(PY) -m pytest tests || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$rc; }
 
@@ -105,7 +115,7 @@ ui-test: venv build chromium
 		echo "ui-tests: none yet"; \
 	fi
 
-test: chromium venv build
+test: chromium postgresql venv build
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory jest
 	$(MAKE) --no-print-directory pytest
@@ -119,8 +129,21 @@ chromium:
 		apt-get update -q && apt-get install -y -q chromium </dev/null; \
 	fi
 
-bench: venv
+# Debian's PostgreSQL for the store tests and benchmarks: a fixture runs its own server
+# with initdb/pg_ctl in a temporary directory (the binaries are off PATH, in
+# /usr/lib/postgresql/<version>/bin). The package's own cluster is not used.
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q postgresql </dev/null; \
+	fi
+
+# The side-by-side benchmark installs jupyter-scheduler into benchmarks/.work/peer-venv.
+bench: venv postgresql
 	$(PY) -m benchmarks
+
+bench-quick: venv postgresql
+	$(PY) -m benchmarks --quick
 
 clean:
 	rm -rf $(VENV) $(STAMPS) node_modules lib tsconfig.tsbuildinfo .eslintcache coverage \

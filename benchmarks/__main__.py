@@ -14,7 +14,11 @@ import traceback
 from pathlib import Path
 
 from . import report
-from .suites import BENCHMARKS, Result, Settings
+from .side_by_side import bench_side_by_side, draw_chart
+from .suites import BENCHMARKS as OWN_BENCHMARKS
+from .suites import Result, Settings
+
+BENCHMARKS = {**OWN_BENCHMARKS, "side_by_side": bench_side_by_side}
 
 HERE = Path(__file__).resolve().parent
 
@@ -63,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   FAIL  did not complete: {result.error}")
         print(f"   ({result.seconds:g} s)", flush=True)
 
+    settings.databases.stop()
     ctx = report.context(mode, time.perf_counter() - begin, load_before)
     if partial and not args.record:
         target = HERE / ".work"
@@ -71,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         json_path, md_path = HERE / "results.json", HERE / "results.md"
     report.write(results, ctx, json_path, md_path)
+    if any(r.name == "side_by_side" and not r.error for r in results):
+        draw_chart(json_path, partial and not args.record)
     passed = all(r.passed for r in results)
     print(f"\n{'PASS' if passed else 'FAIL'}: results in {md_path.relative_to(HERE.parent)}")
     return 0 if passed else 1

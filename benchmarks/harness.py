@@ -25,6 +25,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+from pg_server import PostgresServer, find_bindir  # noqa: E402
 from server_process import catalog, free_port  # noqa: E402  (shared with the tests)
 
 WORK = Path(__file__).resolve().parent / ".work"
@@ -35,11 +36,18 @@ FINAL = ("Succeeded", "Failed", "Cancelled")
 STARTED = ("Running", *FINAL)
 
 
-def server_config(root: Path, **local_backend: Any) -> dict[str, Any]:
-    """The extension's configuration: product defaults except the catalog and the queue."""
+def server_config(root: Path, db_url: str = "", **local_backend: Any) -> dict[str, Any]:
+    """The extension's configuration: product defaults except the catalog, the queue and
+    the database (``db_url``: "" for the default SQLite file)."""
+    database = {"db_url": db_url} if db_url else {}
     return {
         "ServerApp": {"jpserver_extensions": {"jupyterlab_jobs": True}},
-        "JobsApp": {"data_dir": str(root / "jobs-data"), "standalone_user": USER, **catalog(root)},
+        "JobsApp": {
+            "data_dir": str(root / "jobs-data"),
+            "standalone_user": USER,
+            **database,
+            **catalog(root),
+        },
         "StaticGroupsProvider": {"user_groups": USER_GROUPS},
         "LocalBackend": {"max_concurrent_jobs": 4, "cpu_capacity": 2.0, **local_backend},
     }
@@ -51,6 +59,8 @@ class HTTPFailure(Exception):
 
 class Client:
     """One keep-alive HTTP/1.1 connection to the server; JSON in and out."""
+
+    base = BASE  # prefix of every path
 
     def __init__(self, port: int, token: str, timeout: float = 30.0) -> None:
         self.port = port
@@ -73,7 +83,7 @@ class Client:
         )
         for attempt in (1, 2):
             try:
-                self.connection.request(method, BASE + path, body=data, headers=self.headers)
+                self.connection.request(method, self.base + path, body=data, headers=self.headers)
                 response = self.connection.getresponse()
                 payload = response.read()
                 return response.status, dict(response.getheaders()), payload
@@ -125,14 +135,21 @@ class Server:
     """``python -m jupyter_server`` with the extension, in its own work directory."""
 
     def __init__(
-        self, name: str, *, entry: tuple[str, ...] = ("-m", "jupyter_server"), **local_backend: Any
+        self,
+        name: str,
+        *,
+        entry: tuple[str, ...] = ("-m", "jupyter_server"),
+        db_url: str = "",
+        **local_backend: Any,
     ) -> None:
         WORK.mkdir(exist_ok=True)
         self.entry = entry
         self.root = WORK / f"{name}-{os.getpid()}-{secrets.token_hex(3)}"
         self.root.mkdir()
-        self.config = server_config(self.root, **local_backend)
+        self.config = server_config(self.root, db_url, **local_backend)
         self.data_dir = Path(self.config["JobsApp"]["data_dir"])
+        # What Store() opens: the database URL, or the default SQLite file.
+        self.database: str | Path = db_url or self.data_dir / "jobs.sqlite"
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.process: subprocess.Popen[bytes] | None = None
@@ -230,8 +247,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(name: str, keep: bool = False, **local_backend: Any) -> Iterator[Server]:
-    server = Server(name, **local_backend)
+def running_server(
+    name: str, keep: bool = False, db_url: str = "", **local_backend: Any
+) -> Iterator[Server]:
+    server = Server(name, db_url=db_url, **local_backend)
     try:
         server.start()
         yield server
@@ -286,3 +305,26 @@ class Deadline:
     def check(self, what: str) -> None:
         if not self.left():
             raise TimeoutError(f"{what}: out of time")
+
+
+class Databases:
+    """The database of a benchmark per engine: "" (the default SQLite file) or a new
+    PostgreSQL database on one server started for the run (tests/pg_server.py)."""
+
+    def __init__(self) -> None:
+        self.postgres: PostgresServer | None = None
+
+    def url(self, engine: str) -> str:
+        if engine == "sqlite":
+            return ""
+        if self.postgres is None:
+            bindir = find_bindir()
+            if bindir is None:
+                raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql")
+            self.postgres = PostgresServer(bindir).start()
+        return self.postgres.create_database("bench")
+
+    def stop(self) -> None:
+        if self.postgres is not None:
+            self.postgres.stop()
+            self.postgres = None

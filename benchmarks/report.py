@@ -107,11 +107,32 @@ def to_markdown(results: list[Result], context: dict[str, Any]) -> str:
         f"{PEERS['throughput']}, {PEERS['memory_per_running_job']} per running job, "
         f"queue: {PEERS['queue']}.",
     ]
+    for r in results:
+        if "side_by_side" in r.details:
+            lines += ["", *side_by_side_table(r.details["side_by_side"])]
     notes = [f"{r.name}: {note}" for r in results for note in r.notes]
     if notes:
         lines += ["", *[f"- {note}" for note in notes]]
     lines.append("")
     return "\n".join(lines)
+
+
+def side_by_side_table(measured: dict[str, Any]) -> list[str]:
+    """Both products' numbers and the ratio, measured in this run (see side_by_side.py)."""
+    lines = [
+        f"Side by side, measured in this run: jupyterlab-jobs vs {measured['peer']} "
+        "(ratio = theirs / ours: how many times less time or memory we use)",
+        "",
+        f"| workload | metric | jupyterlab-jobs | {measured['peer']} | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for row in measured["rows"]:
+        ours, peer = (
+            "n/a" if v is None else _value(v, row["unit"]) for v in (row["ours"], row["peer"])
+        )
+        ratio = f"{row['ratio']:g}x" if row["ratio"] is not None else ""
+        lines.append(f"| {row['group']} | {row['metric']} | {ours} | {peer} | {ratio} |")
+    return lines
 
 
 def load_average() -> list[float]:

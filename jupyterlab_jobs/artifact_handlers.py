@@ -3,7 +3,6 @@ usage.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import posixpath
 from urllib.parse import quote
@@ -49,7 +48,7 @@ class ArtifactHandler(JobsHandler):
             remaining = size
             try:
                 while remaining > 0:
-                    chunk = await asyncio.to_thread(handle.read, min(CHUNK_BYTES, remaining))
+                    chunk = await self.app.run_blocking(handle.read, min(CHUNK_BYTES, remaining))
                     if not chunk:
                         break
                     remaining -= len(chunk)

@@ -16,7 +16,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+from . import schedule_cli
 
 FINAL = ("Succeeded", "Failed", "Cancelled")
 
@@ -153,11 +156,54 @@ def build_parser() -> argparse.ArgumentParser:
         if verb == "logs":
             command.add_argument("-f", "--follow", action="store_true")
             command.add_argument("--tail", type=int)
+    schedule_cli.add_parser(verbs)
+    upgrade = verbs.add_parser(
+        "upgrade-db",
+        help="upgrade the jobs database's schema (servers also do it when they start)",
+    )
+    upgrade.add_argument(
+        "--db-url", help="the database (default: c.JobsApp.db_url from the Jupyter config)"
+    )
     return parser
+
+
+def configured_db_url() -> str:
+    """c.JobsApp.db_url (or its SQLite default under data_dir) from the Jupyter config files."""
+    from .app import JobsApp
+    from .store import sqlite_url
+
+    # The extension's settings live in the server's config files (c.JobsApp.*).
+    app = JobsApp(config_file_name="jupyter_server_config")
+    app.load_config_file()
+    return app.db_url or sqlite_url(Path(app.data_dir) / "jobs.sqlite")
+
+
+def upgrade_db(db_url: str | None) -> int:
+    """Like `jupyterhub upgrade-db`: migrate the schema to this release's, say what happened."""
+    from .store import DatabaseError, migrate
+    from .store.engine import create_engine, parse_url, shown
+
+    try:
+        url = parse_url(db_url or configured_db_url())
+        engine = create_engine(url, pool_size=1)
+        try:
+            before, after = migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+    except DatabaseError as error:
+        raise ApiError(0, str(error)) from None
+    if before == after:
+        print(f"The jobs database {shown(url)} is up to date (revision {after})")
+    else:
+        # No revision yet: a new database, or one of a release before alembic (schema v3).
+        print(f"Upgraded the jobs database {shown(url)} from {before or 'no revision'} to {after}")
+    return 0
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.verb == "upgrade-db":
+        return upgrade_db(args.db_url)
     url, token = (args.url, args.token) if args.url else find_server()
     client = Client(url, token or args.token)
     if args.verb == "options":
@@ -194,6 +240,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         path = f"jobs/{args.job_id}" + ("" if args.verb == "show" else f"/{args.verb}")
         job = client.json(method, path)
         print(json.dumps(job, indent=2) if args.json or args.verb == "show" else table([job]))
+    elif args.verb == "schedules":
+        return schedule_cli.run(client, args)
     elif args.verb == "logs":
         if args.follow:
             follow_logs(client, args.job_id, args.tail)

@@ -59,7 +59,7 @@ class JobsHandler(APIHandler):
     async def call(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking service work in a thread; its errors become HTTP errors."""
         try:
-            return await asyncio.to_thread(work, *args, **kwargs)
+            return await self.app.run_blocking(work, *args, **kwargs)
         except JobsError as error:
             raise JobsHTTPError(error) from None
 
@@ -271,7 +271,7 @@ class LogsHandler(JobsHandler):
     async def _send(self, path: Path, position: int, end: int | None) -> int:
         """Write the bytes from ``position`` (to ``end``) chunk by chunk; the new position."""
         while True:
-            chunk = await asyncio.to_thread(logs.read_chunk, path, position, end)
+            chunk = await self.app.run_blocking(logs.read_chunk, path, position, end)
             if not chunk:
                 return position
             position += len(chunk)
@@ -311,11 +311,17 @@ class OpenAPIHandler(JobsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        text = await asyncio.to_thread(OPENAPI.read_text, encoding="utf-8")
+        text = await self.app.run_blocking(OPENAPI.read_text, encoding="utf-8")
         self.finish(text)
 
 
+# Imported here: its handlers subclass JobsHandler above.
+from .schedule_handlers import SCHEDULE_ROUTES  # noqa: E402
+
 JOB_ID = r"(?P<job_id>[^/]+)"
+
+# Imported here: its handlers subclass JobsHandler and use JOB_ID above.
+from .artifact_handlers import ARTIFACT_ROUTES  # noqa: E402
 
 ROUTES: list[tuple[str, type[JobsHandler]]] = [
     ("/options", OptionsHandler),
@@ -325,14 +331,10 @@ ROUTES: list[tuple[str, type[JobsHandler]]] = [
     (f"/jobs/{JOB_ID}/rerun", RerunHandler),
     (f"/jobs/{JOB_ID}/logs", LogsHandler),
     ("/openapi.json", OpenAPIHandler),
+    *SCHEDULE_ROUTES,
+    *ARTIFACT_ROUTES,
 ]
 
 
-def all_routes() -> list[tuple[str, type[JobsHandler]]]:
-    from .artifact_handlers import ARTIFACT_ROUTES  # built on JobsHandler above
-
-    return [*ROUTES, *ARTIFACT_ROUTES]
-
-
 def make_handlers() -> list[tuple[str, type[JobsHandler]]]:
-    return [(BASE + path, handler) for path, handler in all_routes()]
+    return [(BASE + path, handler) for path, handler in ROUTES]

@@ -30,6 +30,10 @@ class GroupsProvider(LoggingConfigurable):
     def groups_for(self, user: str) -> list[str]:
         raise NotImplementedError
 
+    def admin_groups_for(self, user: str) -> list[str]:
+        """Groups whose every job ``user`` may see and cancel without being a member."""
+        return []
+
 
 class StaticGroupsProvider(GroupsProvider):
     """Groups from configuration: ``user_groups`` plus each catalog group's ``users``."""

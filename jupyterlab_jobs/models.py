@@ -15,6 +15,11 @@ SUCCEEDED = "Succeeded"
 FAILED = "Failed"
 CANCELLED = "Cancelled"
 
+# What started a job.
+MANUAL = "manual"
+SCHEDULE = "schedule"
+RERUN = "rerun"
+
 STATUSES = (PENDING, PREPARING, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 ACTIVE_STATUSES = (PREPARING, RUNNING)
 FINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
@@ -59,6 +64,16 @@ def human_duration(seconds: float) -> str:
     return "".join(parts)
 
 
+@dataclasses.dataclass(frozen=True)
+class Origin:
+    """What started a job, for ``JobService.create``: a schedule's tick or its Run now."""
+
+    trigger: str
+    schedule_id: str
+    schedule_name: str
+    scheduled_for: float | None = None
+
+
 @dataclasses.dataclass
 class Job:
     """One job. Times are Unix timestamps (UTC); ``to_json`` renders the REST shape."""
@@ -80,6 +95,8 @@ class Job:
     rerun_of: str | None = None
     schedule_id: str | None = None
     schedule_name: str | None = None
+    trigger: str = MANUAL
+    scheduled_for: float | None = None  # the schedule's tick this run is for
     max_runtime_seconds: int = 86400
     cpu: float = 1.0
     cancel_requested_by: str | None = None
@@ -125,6 +142,8 @@ class Job:
             "image": self.image,
             "command": self.command,
             "schedule": schedule,
+            "trigger": self.trigger,
+            "scheduled_for": iso(self.scheduled_for),
             "created_at": iso(self.created_at),
             "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at),

@@ -13,7 +13,6 @@ import logging
 import secrets
 import shlex
 import shutil
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ from .backends.base import (
     Outcome,
     Progress,
 )
+from .backends.safe_files import UnsafeFile, read_limited
 from .catalog import Catalog
 from .cursors import KEY_BYTES, CursorCodec
 from .errors import Conflict, Forbidden, InvalidInput, LogsGone, NotFound, quoted
@@ -37,15 +37,25 @@ from .models import (
     ACTIVE_STATUSES,
     CANCELLED,
     FAILED,
+    MANUAL,
     PENDING,
-    PREPARING,
+    RERUN,
     STATUSES,
     SUCCEEDED,
     Job,
+    Origin,
     human_duration,
 )
+from .queue import Dispatcher
 from .store import Store
-from .validation import MAX_NAME_LENGTH, JobRequest, job_request, read_notebook
+from .validation import (
+    MAX_NAME_LENGTH,
+    MAX_NOTEBOOK_BYTES,
+    JobRequest,
+    checked_notebook,
+    job_request,
+    read_notebook,
+)
 
 MAX_PAGE_SIZE = 200
 NOTEBOOK_RUNNER = Path(__file__).with_name("run_notebook.py")
@@ -67,6 +77,7 @@ class JobService:
         catalog: Catalog,
         backend: Backend,
         groups_for: Callable[[str], list[str]],
+        admin_groups_for: Callable[[str], list[str]] | None = None,
         max_runtime_seconds: int = 86400,
         log_retention_seconds: int = 7 * 86400,
         record_retention_seconds: int = 0,
@@ -80,17 +91,22 @@ class JobService:
         # Without the data directory's key, cursors are valid for this instance only.
         self.cursors = CursorCodec(cursor_key or secrets.token_bytes(KEY_BYTES))
         self.notebook_root = notebook_root
-        self.snapshots_dir = snapshots_dir or store.path.parent / "notebooks"
+        if snapshots_dir is None:
+            if store.path is None:
+                raise ValueError("snapshots_dir is needed when the store is not a SQLite file")
+            snapshots_dir = store.path.parent / "notebooks"
+        self.snapshots_dir = snapshots_dir
         self.catalog = catalog
         self.backend = backend
         self._groups_for = groups_for
+        self._admin_groups_for = admin_groups_for
         self.max_runtime_seconds = max_runtime_seconds
         self.log_retention_seconds = log_retention_seconds
         self.record_retention_seconds = record_retention_seconds
         self.groups_cache_seconds = groups_cache_seconds
         self.log = log or logging.getLogger(__name__)
         self._groups_cache: dict[str, tuple[float, list[str]]] = {}
-        self._dispatch_lock = threading.Lock()
+        self.queue = Dispatcher(store=store, backend=backend, spec_for=self._spec, log=self.log)
 
     # -- who may do what ---------------------------------------------------------------
     def groups_of(self, user: str) -> list[str]:
@@ -104,9 +120,18 @@ class JobService:
         self._groups_cache[user] = (now, groups)
         return groups
 
+    def visible_groups(self, user: str) -> list[str]:
+        """The groups whose jobs ``user`` sees and may cancel: their own, and those they
+        administer (``*``: every group). Creating stays limited to their own groups."""
+        administered = self._admin_groups_for(user) if self._admin_groups_for else []
+        configured = {g.name for g in self.catalog.groups}
+        if "*" in administered:
+            return sorted(configured)
+        return sorted(set(self.groups_of(user)) | (set(administered) & configured))
+
     def get(self, user: str, job_id: str) -> Job:
         job = self.store.get(job_id) if len(job_id) <= 64 else None
-        if job is None or job.group not in self.groups_of(user):
+        if job is None or job.group not in self.visible_groups(user):
             raise NotFound(f"No job with id {quoted(job_id)}")
         return job
 
@@ -158,7 +183,7 @@ class JobService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Job], str | None]:
-        groups = self.groups_of(user)
+        groups = self.visible_groups(user)
         if group is not None:
             if group not in groups:
                 raise not_a_member(group)
@@ -235,9 +260,16 @@ class JobService:
                 field="image",
             )
 
-    def create(self, user: str, body: Any, *, rerun: Job | None = None) -> Job:
+    def check_request(self, user: str, body: Any) -> JobRequest:
+        """The request a job body makes, checked for ``user`` (schedules check theirs)."""
         request = job_request(body)
         self._check_choices(user, request)
+        return request
+
+    def create(
+        self, user: str, body: Any, *, rerun: Job | None = None, origin: Origin | None = None
+    ) -> Job:
+        request = self.check_request(user, body)
         instance_type = self.catalog.instance_type(request.instance_type)
         assert instance_type is not None  # checked against the group above
         job = Job(
@@ -250,16 +282,21 @@ class JobService:
             command=request.command,
             message=WAITING_MESSAGE,
             rerun_of=rerun.id if rerun else None,
+            trigger=origin.trigger if origin else RERUN if rerun else MANUAL,
+            schedule_id=origin.schedule_id if origin else None,
+            schedule_name=origin.schedule_name if origin else None,
+            scheduled_for=origin.scheduled_for if origin else None,
             max_runtime_seconds=self.max_runtime_seconds,
             cpu=instance_type.cpu,
         )
         content = None
         if request.notebook is not None:
-            content = (
-                self._snapshot_of(rerun).read_bytes()
-                if rerun
-                else read_notebook(self.notebook_root, request.notebook)
-            )
+            if rerun:
+                content = self._read_snapshot(rerun)
+            elif request.notebook_content is not None:
+                content = checked_notebook(request.notebook, request.notebook_content.encode())
+            else:
+                content = read_notebook(self.notebook_root, request.notebook)
             self._prepare_notebook_job(job, request)
         try:
             if content is not None:
@@ -289,16 +326,25 @@ class JobService:
             "image": old.image,
         }
         if old.notebook:
-            if not self._snapshot_of(old).is_file():
-                raise Conflict(
-                    "The notebook snapshot of this job is gone; submit the notebook again"
-                )
             body.update(notebook=old.notebook, parameters=json.loads(old.parameters or "{}"))
         else:
             body["command"] = old.command
         return self.create(user, body, rerun=old)
 
     # -- notebook jobs -----------------------------------------------------------------
+    def _read_snapshot(self, job: Job) -> bytes:
+        """The notebook snapshot taken when ``job`` was submitted: a plain file, read
+        without following links (the data dir is writable by the jobs' OS user)."""
+        snapshot = self._snapshot_of(job)
+        try:
+            return read_limited(snapshot.parent, snapshot.name, MAX_NOTEBOOK_BYTES)
+        except (OSError, UnsafeFile) as error:
+            problem = "it is gone" if isinstance(error, FileNotFoundError) else str(error)
+            raise Conflict(
+                f"The notebook snapshot of this job cannot be used ({problem}); "
+                "submit the notebook again"
+            ) from None
+
     def _snapshot_of(self, job: Job) -> Path:
         return self.snapshots_dir / job.id / Path(job.notebook or "notebook.ipynb").name
 
@@ -330,65 +376,8 @@ class JobService:
 
     # -- the queue ---------------------------------------------------------------------
     def dispatch(self) -> None:
-        """Start queued jobs first-in first-out while the backend has capacity.
-
-        Threads of one process dispatch one at a time (so a caller returns with the queue
-        settled, each job's message saying why it waits); across processes, the claim is
-        a compare-and-set inside an IMMEDIATE transaction, so a job is never started twice
-        and capacity is counted over all servers' jobs.
-        """
-        with self._dispatch_lock:
-            while self._start_next():
-                pass
-
-    def _start_next(self) -> bool:
-        """Claim and start the oldest pending job; False when none can start now."""
-        with self.store.transaction() as db:
-            pending = self.store.queued(limit=1)
-            if not pending:
-                return False
-            job = pending[0]
-            active = self.store.active()
-            try:
-                spec = self._spec(job)
-            except BackendError as error:
-                self.store.finish(job.id, FAILED, message=str(error), finished_at=time.time())
-                return True
-            problem = self.backend.capacity_problem(spec, active)
-            if problem:
-                db.execute(
-                    "UPDATE jobs SET message = ? WHERE status = ? AND message != ?",
-                    (problem, PENDING, problem),
-                )
-                return False
-            claim = {"claimed_at": time.time(), **self.backend.reserve(spec, active)}
-            job.backend_state = json.dumps(claim)
-            self.store.update(
-                job.id,
-                only_if_status=[PENDING],
-                status=PREPARING,
-                message="Preparing the job's workspace",
-                backend_state=job.backend_state,
-            )
-        try:
-            started = self.backend.start(spec, active)
-        except Exception as error:
-            self.log.warning("Job %s could not start: %s", job.id, error)
-            message = str(error) if isinstance(error, BackendError) else f"Could not start: {error}"
-            self.store.finish(job.id, FAILED, message=message, finished_at=time.time())
-            return True
-        self.store.update(
-            job.id,
-            only_if_status=[PREPARING],
-            status=started.status,
-            message=started.message,
-            started_at=started.started_at,
-            backend_state=started.backend_state,
-        )
-        latest = self.store.get(job.id)
-        if latest is not None and latest.cancel_requested_by:
-            self.backend.cancel(latest)
-        return True
+        """Start queued jobs first-in first-out while the backend has capacity (queue.py)."""
+        self.queue.dispatch()
 
     # -- cancel, outcome ---------------------------------------------------------------
     def cancel(self, user: str, job_id: str) -> Job:

@@ -4,7 +4,8 @@
 - reconcile: every ``reconcile_interval`` seconds, every active job is checked against
   reality (the safety net for lost notifications and for jobs that ended while no server
   was up) and the queue is dispatched;
-- retention: every ``retention_interval`` seconds, old logs and records are removed.
+- retention: every ``retention_interval`` seconds, old logs and records are removed;
+- the scheduler (``scheduling/engine.py``): fires schedules' ticks when they are due.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .scheduling.engine import SchedulerLoop
 from .service import JobService
 
 
@@ -23,11 +25,15 @@ class BackgroundTasks:
         self,
         service: JobService,
         *,
+        run_blocking: Callable[..., Awaitable[Any]],
         reconcile_interval: float,
         retention_interval: float,
         log: logging.Logger,
+        scheduler: SchedulerLoop | None = None,
     ) -> None:
         self.service = service
+        self.scheduler = scheduler
+        self.run_blocking = run_blocking
         self.reconcile_interval = reconcile_interval
         self.retention_interval = retention_interval
         self.log = log
@@ -57,6 +63,8 @@ class BackgroundTasks:
                 name="jobs-retention",
             ),
         ]
+        if self.scheduler is not None:
+            self._tasks.append(asyncio.create_task(self.scheduler.run(), name="jobs-scheduler"))
         for task in self._tasks:
             task.add_done_callback(self._report_crash)
 
@@ -86,8 +94,8 @@ class BackgroundTasks:
             await asyncio.sleep(seconds)
 
     async def _in_thread(self, work: Callable[..., Any], *args: Any) -> None:
-        """Run blocking service work in a thread; log its failures, keep going."""
+        """Run blocking service work on the app's thread pool; log failures, keep going."""
         try:
-            await asyncio.to_thread(work, *args)
+            await self.run_blocking(work, *args)
         except Exception:
             self.log.exception("jupyterlab-jobs background work %s failed", work.__name__)

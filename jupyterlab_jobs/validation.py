@@ -103,6 +103,8 @@ class JobRequest(BaseModel):
     image: str = Field(min_length=1, max_length=200)
     command: str = Field(default="", max_length=MAX_COMMAND_LENGTH)
     notebook: str | None = Field(default=None, min_length=1, max_length=1024)
+    # The notebook itself, for a server that cannot see the user's files (the hub service).
+    notebook_content: str | None = Field(default=None, max_length=MAX_NOTEBOOK_BYTES)
     parameters: dict[str, Any] | None = None
 
     @field_validator("name", "group", "instance_type", "image", "notebook")
@@ -135,6 +137,8 @@ class JobRequest(BaseModel):
             raise InvalidInput("command must not be empty", field="command")
         if self.notebook is not None and self.command:
             raise InvalidInput("give either a command or a notebook, not both", field="notebook")
+        if self.notebook is None and self.notebook_content is not None:
+            raise InvalidInput("notebook_content needs notebook (its path)", field="notebook")
         if self.notebook is None and self.parameters is not None:
             raise InvalidInput("parameters are only for notebook jobs", field="parameters")
 
@@ -179,8 +183,6 @@ def read_notebook(root: Path | None, notebook: str) -> bytes:
     Any path the file system refuses (a symlink loop, a name over 255 bytes, a component
     that is not a directory) is a 400 naming ``notebook``, never a 500.
     """
-    import nbformat
-
     if root is None:
         raise InvalidInput("This server has no notebook directory", field="notebook")
     # The submitted name itself must be a notebook's: `ok.ipynb/x/..` resolves to
@@ -210,6 +212,16 @@ def read_notebook(root: Path | None, notebook: str) -> bytes:
             f"notebook {quoted(notebook)} cannot be read: a loop of symbolic links",
             field="notebook",
         ) from None
+    return checked_notebook(notebook, content)
+
+
+def checked_notebook(notebook: str, content: bytes) -> bytes:
+    """``content`` if it is a notebook (nbformat 4) of at most ``MAX_NOTEBOOK_BYTES``,
+    named ``*.ipynb``."""
+    import nbformat
+
+    if PurePosixPath(notebook).suffix != ".ipynb":
+        raise InvalidInput("notebook must be a .ipynb file", field="notebook")
     if len(content) > MAX_NOTEBOOK_BYTES:
         raise InvalidInput(
             f"notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB", field="notebook"

@@ -51,6 +51,10 @@ export interface IJob {
   image: string;
   command: string;
   schedule: { id: string; name: string } | null;
+  /** What started it: a user, a schedule's tick, or a rerun. */
+  trigger?: 'manual' | 'schedule' | 'rerun';
+  /** The schedule's tick this run is for. */
+  scheduled_for?: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;

@@ -258,7 +258,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
           content,
           defaultGroup: settings.defaultGroup,
           showJob,
-          trans
+          trans,
+          scheduleJob: request => {
+            panel.showScheduleForm({ initialJob: request });
+            reveal();
+          }
         });
       } catch (error) {
         Notification.error(

@@ -4,7 +4,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { InputGroup, ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IJob, IOptions } from './api';
+import { IJob, IJobRequest, IOptions } from './api';
 import {
   ChoiceFields,
   consistentChoices,
@@ -182,6 +182,8 @@ export interface ISubmitNotebookOptions {
   trans: TranslationBundle;
   /** Values to start with instead of the notebook's (Clone to form of a job). */
   initial?: Partial<INotebookJobValue>;
+  /** "Run: on a schedule" (or "both"): open the schedule form with this job. */
+  scheduleJob?: (request: IJobRequest) => void;
 }
 
 /**
@@ -213,12 +215,21 @@ export async function submitNotebookAsJob(
     parameters: initial?.parameters ?? cell
   };
   let errors: NotebookJobErrors = {};
+  // "Run: on a schedule" and "both" (when the panel offers schedules).
+  const scheduleLabel = trans.__('Schedule…');
+  const bothLabel = trans.__('Run now and schedule…');
   for (;;) {
     const result = await showDialog<INotebookJobValue>({
       title: trans.__('Submit notebook as job'),
       body: new NotebookJobBody(options, value, path, source, errors, trans),
       buttons: [
         Dialog.cancelButton({ label: trans.__('Cancel') }),
+        ...(args.scheduleJob
+          ? [
+              Dialog.okButton({ label: scheduleLabel, displayType: 'default' }),
+              Dialog.okButton({ label: bothLabel })
+            ]
+          : []),
         Dialog.okButton({ label: trans.__('Submit') })
       ],
       focusNodeSelector: '#jp-Jobs-notebook-name'
@@ -231,15 +242,25 @@ export async function submitNotebookAsJob(
     if (Object.keys(errors).length > 0) {
       continue;
     }
+    const request: IJobRequest = {
+      name: value.name.trim(),
+      group: value.group,
+      instance_type: value.instance_type,
+      image: value.image,
+      notebook: path,
+      parameters: parseParameters(value.parameters, trans).values
+    };
+    // Run: on a schedule (no job now), or both (this job, then the schedule form).
+    const label = result.button.label;
+    if (label === scheduleLabel && args.scheduleJob) {
+      args.scheduleJob(request);
+      return null;
+    }
     try {
-      const job = await model.create({
-        name: value.name.trim(),
-        group: value.group,
-        instance_type: value.instance_type,
-        image: value.image,
-        notebook: path,
-        parameters: parseParameters(value.parameters, trans).values
-      });
+      const job = await model.create(request);
+      if (label === bothLabel && args.scheduleJob) {
+        args.scheduleJob(request);
+      }
       Notification.success(trans.__('Submitted "%1" as a job', job.name), {
         autoClose: 5000,
         actions: [

@@ -9,17 +9,24 @@ import { CreateJobForm } from './components/CreateJobForm';
 import { useSignal } from './components/hooks';
 import { JobDetail } from './components/JobDetail';
 import { JobList } from './components/JobList';
+import { ScheduleForm } from './components/ScheduleForm';
+import { ScheduleDetail, ScheduleList } from './components/Schedules';
 import { statusLabel } from './components/StatusBadge';
 import { TRANSLATION_DOMAIN } from './i18n';
 import { jobsIcon } from './icons';
 import { JobsModel } from './model';
 import { submitNotebookAsJob } from './notebook';
 import { formatParameters } from './parameters';
+import { ISchedule, SchedulesAPI } from './schedules/api';
 
 export type JobsView =
   | { kind: 'list' }
   | { kind: 'create'; initial?: Partial<IJobRequest> }
-  | { kind: 'detail'; id: string };
+  | { kind: 'detail'; id: string }
+  | { kind: 'schedules' }
+  | { kind: 'schedule-create'; initialJob?: Partial<IJobRequest> }
+  | { kind: 'schedule-edit'; schedule: ISchedule }
+  | { kind: 'schedule-detail'; id: string };
 
 export namespace JobsPanel {
   export interface IOptions {
@@ -42,6 +49,7 @@ export class JobsPanel extends ReactWidget {
     super();
     this.model = options.model;
     this.api = options.api;
+    this.schedulesApi = new SchedulesAPI(options.api.settings);
     this._openPath = options.openPath;
     this.openConfigurationDocs = options.openConfigurationDocs;
     this.trans = options.translator.load(TRANSLATION_DOMAIN);
@@ -53,6 +61,7 @@ export class JobsPanel extends ReactWidget {
 
   readonly model: JobsModel;
   readonly api: JobsAPI;
+  readonly schedulesApi: SchedulesAPI;
   readonly trans: TranslationBundle;
   readonly openConfigurationDocs: () => void;
 
@@ -75,6 +84,25 @@ export class JobsPanel extends ReactWidget {
 
   showDetail(id: string): void {
     this._setView({ kind: 'detail', id });
+  }
+
+  showSchedules(): void {
+    this._setView({ kind: 'schedules' });
+  }
+
+  showSchedule(id: string): void {
+    this._setView({ kind: 'schedule-detail', id });
+  }
+
+  /** The schedule form: a new schedule (of `initialJob`), or `schedule` to edit. */
+  showScheduleForm(
+    options: { initialJob?: Partial<IJobRequest>; schedule?: ISchedule } = {}
+  ): void {
+    this._setView(
+      options.schedule
+        ? { kind: 'schedule-edit', schedule: options.schedule }
+        : { kind: 'schedule-create', initialJob: options.initialJob }
+    );
   }
 
   /** Ask, then cancel; true when it was cancelled. */
@@ -288,6 +316,7 @@ function PanelContent(props: { panel: JobsPanel }): JSX.Element {
         submit={request => model.create(request)}
         onSubmitted={job => panel.showDetail(job.id)}
         onCancel={() => panel.showList()}
+        onSchedule={request => panel.showScheduleForm({ initialJob: request })}
       />
     );
   } else if (view.kind === 'detail') {
@@ -311,6 +340,7 @@ function PanelContent(props: { panel: JobsPanel }): JSX.Element {
         onClone={job => panel.clone(job)}
         onOpenJob={id => panel.showDetail(id)}
         onOpenPath={path => panel.openPath(path)}
+        onOpenSchedule={id => panel.showSchedule(id)}
       />
     );
   } else {
@@ -322,14 +352,38 @@ function PanelContent(props: { panel: JobsPanel }): JSX.Element {
         onCreate={() => panel.showCreate()}
         onCancel={job => void panel.cancel(job)}
         onRerun={job => void panel.rerun(job)}
+        onOpenSchedule={id => panel.showSchedule(id)}
       />
     );
   }
+  const scheduleContent = scheduleView(panel, view);
+  if (scheduleContent) {
+    content = scheduleContent;
+  }
+  const onSchedules = view.kind.startsWith('schedule');
   return (
     <div className="jp-Jobs-content" data-view={view.kind}>
       <div className="jp-Jobs-title">
         <jobsIcon.react tag="span" className="jp-Jobs-titleIcon" />
         <span>{trans.__('Jobs')}</span>
+        <span className="jp-Jobs-viewTabs" role="tablist">
+          <button
+            role="tab"
+            aria-selected={!onSchedules}
+            className="jp-Jobs-viewTab"
+            onClick={() => panel.showList()}
+          >
+            {trans.__('Jobs')}
+          </button>
+          <button
+            role="tab"
+            aria-selected={onSchedules}
+            className="jp-Jobs-viewTab"
+            onClick={() => panel.showSchedules()}
+          >
+            {trans.__('Schedules')}
+          </button>
+        </span>
         {model.options && (
           <span className="jp-Jobs-user" title={trans.__('You')}>
             {model.options.user}
@@ -352,4 +406,55 @@ function PanelContent(props: { panel: JobsPanel }): JSX.Element {
       {content}
     </div>
   );
+}
+
+/** The Schedules views; null for the job views. */
+function scheduleView(panel: JobsPanel, view: JobsView): JSX.Element | null {
+  const options = panel.model.options;
+  const actions = {
+    api: panel.schedulesApi,
+    user: options?.user ?? '',
+    onOpenJob: (job: IJob) => panel.showDetail(job.id),
+    onEdit: (schedule: ISchedule) => panel.showScheduleForm({ schedule }),
+    onDeleted: () => panel.showSchedules(),
+    onChanged: () => void panel.model.refresh(),
+    trans: panel.trans
+  };
+  switch (view.kind) {
+    case 'schedules':
+      return (
+        <ScheduleList
+          {...actions}
+          options={options}
+          onOpen={schedule => panel.showSchedule(schedule.id)}
+          onCreate={() => panel.showScheduleForm()}
+        />
+      );
+    case 'schedule-detail':
+      return (
+        <ScheduleDetail
+          key={view.id}
+          {...actions}
+          scheduleId={view.id}
+          onBack={() => panel.showSchedules()}
+        />
+      );
+    case 'schedule-create':
+    case 'schedule-edit':
+      return (
+        <ScheduleForm
+          api={panel.schedulesApi}
+          options={options}
+          schedule={view.kind === 'schedule-edit' ? view.schedule : undefined}
+          initialJob={
+            view.kind === 'schedule-create' ? view.initialJob : undefined
+          }
+          onSaved={schedule => panel.showSchedule(schedule.id)}
+          onCancel={() => panel.showSchedules()}
+          trans={panel.trans}
+        />
+      );
+    default:
+      return null;
+  }
 }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_server import INSTALL_HINT, PostgresServer, find_bindir
 from server_process import catalog
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -39,6 +41,29 @@ def server_config(tmp_path: Path, user: str = "alice", **jobs: Any) -> dict[str,
     }
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session. Missing PostgreSQL fails in CI, skips elsewhere."""
+    bindir = find_bindir()
+    if bindir is None:
+        message = f"PostgreSQL is not installed: {INSTALL_HINT}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(bindir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The jobs database of a test, on each engine: a SQLite file or a new PG database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'jobs-db' / 'jobs.sqlite'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()
+
+
 @pytest.fixture
 def jobs_settings() -> dict[str, Any]:
     """Override in a test module (or parametrize) to change JobsApp/LocalBackend config."""
@@ -46,8 +71,19 @@ def jobs_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def jp_server_config(tmp_path: Path, jobs_settings: dict[str, Any]) -> dict[str, Any]:
+def jobs_db_url() -> str:
+    """The test server's c.JobsApp.db_url ("": the SQLite default); a module that runs on
+    both engines overrides it with the parametrized ``db_url``."""
+    return ""
+
+
+@pytest.fixture
+def jp_server_config(
+    tmp_path: Path, jobs_settings: dict[str, Any], jobs_db_url: str
+) -> dict[str, Any]:
     config = server_config(tmp_path)
+    if jobs_db_url:
+        config["JobsApp"]["db_url"] = jobs_db_url
     for section, values in jobs_settings.items():
         config.setdefault(section, {}).update(values)
     return config

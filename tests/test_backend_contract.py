@@ -23,6 +23,12 @@ ORDER = ["Pending", "Preparing", "Running", "Succeeded", "Failed", "Cancelled"]
 K8S_BACKEND = "jupyterlab_jobs.backends.kubernetes.KubernetesBackend"
 
 
+@pytest.fixture
+def jobs_db_url(db_url: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return db_url
+
+
 # The local backend's processes, files and sockets: also run as an account whose uid
 # differs from its gid.
 @pytest.fixture(params=[pytest.param("local", marks=pytest.mark.unprivileged), "kubernetes"])
@@ -281,12 +287,18 @@ def _created_jobs(cluster: FakeCluster) -> list[tuple[str, dict[str, Any]]]:
         return [(e, obj) for _, kind, e, obj in cluster.history if kind == "jobs" and e == "ADDED"]
 
 
-def _write_notebook(path: Path, *sources: str) -> None:
+def _write_notebook(path: Path, *sources: str, parameters: str | None = None) -> None:
     import nbformat
 
     cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    if parameters is not None:
+        cells.insert(0, nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
     notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",  # papermill needs it to inject parameters
+    }
     nbformat.write(notebook, path)
 
 
@@ -303,17 +315,24 @@ async def test_a_notebook_job_runs_and_saves_the_executed_notebook(
 ) -> None:
     import nbformat
 
-    _write_notebook(jp_root_dir / "nb.ipynb", "print('hi from the notebook')")
-    body = {**NOTEBOOK_JOB, "notebook": "nb.ipynb"}
+    _write_notebook(
+        jp_root_dir / "nb.ipynb", "print('hi from the notebook', n)", parameters="n = 0"
+    )
+    body = {**NOTEBOOK_JOB, "notebook": "nb.ipynb", "parameters": {"n": 7}}
     job = await api.call("POST", "jobs", body, expect=201)
     done = await api.wait(job["id"], timeout=90)
     assert done["status"] == "Succeeded", done["message"]
-    assert "hi from the notebook" in await api.logs(job["id"])
-    if cluster is not None:  # the ConfigMap carried the files; the output is on the PVC
+    assert "hi from the notebook 7" in await api.logs(job["id"])
+    if cluster is None:
+        saved = jp_root_dir / done["output_path"]  # absolute when outside the root
+    else:  # the ConfigMap carried the files; the output is on the PVC
         name = f"nb-{job['id']}.ipynb"
         saved = cluster.pvc_dir("project-research") / "notebook-runs" / name
-        executed = nbformat.read(saved, as_version=4)
-        assert "hi from the notebook" in executed.cells[0].outputs[0]["text"]
+    executed = nbformat.read(saved, as_version=4)
+    assert executed.cells[1].metadata["tags"] == ["injected-parameters"]
+    assert executed.metadata["papermill"]["parameters"] == {"n": 7}
+    assert "hi from the notebook 7" in executed.cells[2].outputs[0]["text"]
+    if cluster is not None:
         (created,) = [j for _, j in _created_jobs(cluster)]
         config_map = cluster.get("configmaps", created["metadata"]["name"] + "-files")
         assert config_map is not None

@@ -525,9 +525,10 @@ def test_a_catalog_with_clashing_groups_is_a_startup_error(tmp_path: Path) -> No
         "The catalog cannot run on Kubernetes: groups 'ML-team', 'ml_team' would share "
         "the PersistentVolumeClaim 'project-ml-team'. Rename all but one of each set of groups."
     )
+    # initialize_settings logs this and exits the server (tests/test_startup.py).
     with pytest.raises(ValueError, match=re.escape(message)):
-        app.initialize_settings()
-    app.store.close()
+        app._initialize()
+    app._close()
     # The local backend keeps each group's directory under its exact name: no clash.
     local = JobsApp(
         data_dir=str(tmp_path / "local"),
@@ -535,3 +536,53 @@ def test_a_catalog_with_clashing_groups_is_a_startup_error(tmp_path: Path) -> No
     )
     local.initialize_settings()
     local.store.close()
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_the_jobs_service_manifests_validate_and_fit_together(version: str) -> None:
+    documents = list(yaml.safe_load_all((EXAMPLES / "jobs-service.yaml").read_text()))
+    for document in documents:
+        assert kubernetes_validate.validate(document, version, strict=True) == version
+    by_kind = {d["kind"]: d for d in documents}
+    assert set(by_kind) == {
+        "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "PersistentVolumeClaim",
+        "Deployment", "Service", "NetworkPolicy",
+    }  # fmt: skip
+    pod = by_kind["Deployment"]["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    assert pod["spec"]["serviceAccountName"] == by_kind["ServiceAccount"]["metadata"]["name"]
+    assert by_kind["RoleBinding"]["subjects"][0]["name"] == pod["spec"]["serviceAccountName"]
+    assert by_kind["Service"]["spec"]["selector"].items() <= labels.items()
+    assert by_kind["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+    allowed = [
+        p["podSelector"]["matchLabels"]
+        for p in by_kind["NetworkPolicy"]["spec"]["ingress"][0]["from"]
+    ]
+    assert {"app": "jupyterhub", "component": "proxy"} in allowed
+    (container,) = pod["spec"]["containers"]
+    assert container["args"][:3] == ["python", "-m", "jupyterlab_jobs.hub"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["JUPYTERHUB_SERVICE_PREFIX"]["value"] == "/services/jobs/"
+    assert env["JUPYTERHUB_API_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == (
+        "hub.services.jobs.apiToken"
+    )
+    role = by_kind["Role"]
+    assert all("*" not in rule["verbs"] + rule["resources"] for rule in role["rules"])
+    config = by_kind["ConfigMap"]["data"]
+    catalog = yaml.safe_load(config["catalog.yaml"])
+    Catalog.load(**{"datasets": [], **catalog})  # a valid catalog
+    compile(config["jobs_service_config.py"], "jobs_service_config.py", "exec")
+
+
+def test_the_zero_to_jupyterhub_service_values_match_the_service() -> None:
+    values = yaml.safe_load((EXAMPLES / "z2jh-service-values.yaml").read_text())
+    documents = list(yaml.safe_load_all((EXAMPLES / "jobs-service.yaml").read_text()))
+    service = next(d for d in documents if d["kind"] == "Service")
+    url = f"http://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}"
+    assert values["hub"]["services"]["jobs"]["url"] == url
+    assert values["singleuser"]["extraEnv"]["JUPYTERLAB_JOBS_SERVICE_URL"] == (
+        f"{url}/services/jobs/"
+    )
+    assert "access:services!service=jobs" in values["hub"]["loadRoles"]["user"]["scopes"]
+    assert "custom:jobs:admin" in values["hub"]["config"]["JupyterHub"]["custom_scopes"]
+    assert values["singleuser"]["extraPodConfig"]["automountServiceAccountToken"] is False

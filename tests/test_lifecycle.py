@@ -15,6 +15,12 @@ import pytest
 pytestmark = pytest.mark.unprivileged
 
 
+@pytest.fixture
+def jobs_db_url(db_url: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return db_url
+
+
 def alive(pid: int) -> bool:
     """True while ``pid`` is a live (non-zombie) process."""
     try:

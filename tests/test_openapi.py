@@ -17,7 +17,7 @@ from jsonschema import Draft4Validator, FormatChecker
 
 from jupyterlab_jobs.cursors import MAX_CURSOR_LENGTH
 from jupyterlab_jobs.errors import InvalidInput
-from jupyterlab_jobs.handlers import BASE, MAX_TAIL_LINES, OPENAPI, JobsHandler, all_routes
+from jupyterlab_jobs.handlers import BASE, MAX_TAIL_LINES, OPENAPI, ROUTES, JobsHandler
 from jupyterlab_jobs.models import STATUSES, Job
 from jupyterlab_jobs.validation import MAX_JSON_DEPTH, JobRequest, job_request
 
@@ -36,6 +36,16 @@ EXPECTED_CODES = {
     ("get", "/jupyterlab-jobs/jobs/{job_id}/artifacts/{path}"): {"200", "400", "403", "404", "410"},
     ("get", "/jupyterlab-jobs/jobs/{job_id}/usage"): {"200", "403", "404", "410"},
     ("get", "/jupyterlab-jobs/openapi.json"): {"200", "403"},
+    ("get", "/jupyterlab-jobs/schedules"): {"200", "400", "403"},
+    ("post", "/jupyterlab-jobs/schedules"): {"201", "400", "403", "413"},
+    ("post", "/jupyterlab-jobs/schedules/preview"): {"200", "400", "403"},
+    ("get", "/jupyterlab-jobs/schedules/{schedule_id}"): {"200", "403", "404"},
+    ("patch", "/jupyterlab-jobs/schedules/{schedule_id}"): {"200", "400", "403", "404", "413"},
+    ("delete", "/jupyterlab-jobs/schedules/{schedule_id}"): {"204", "403", "404"},
+    ("post", "/jupyterlab-jobs/schedules/{schedule_id}/pause"): {"200", "403", "404"},
+    ("post", "/jupyterlab-jobs/schedules/{schedule_id}/resume"): {"200", "403", "404"},
+    ("post", "/jupyterlab-jobs/schedules/{schedule_id}/run"): {"201", "400", "403", "404"},
+    ("get", "/jupyterlab-jobs/schedules/{schedule_id}/runs"): {"200", "400", "403", "404"},
 }
 
 
@@ -62,7 +72,7 @@ def handler_methods(handler: type[JobsHandler]) -> set[str]:
 def routed_operations() -> set[tuple[str, str]]:
     return {
         (method, spec_path(route))
-        for route, handler in all_routes()
+        for route, handler in ROUTES
         for method in handler_methods(handler)
     }
 
@@ -109,6 +119,8 @@ def json_schema(node: dict[str, Any], strict: bool) -> dict[str, Any]:
             out["type"] = [out["type"], "null"]
         if "enum" in out:
             out["enum"] = [*out["enum"], None]
+        if "type" not in out:  # a nullable allOf (of a $ref)
+            out = {"anyOf": [out, {"type": "null"}]}
     return out
 
 

@@ -132,6 +132,32 @@ NOTIFICATION_SETTINGS = {"fetchNews": "false", "checkForUpdates": False}
 JOBS_SETTINGS = {"pollInterval": 1, "logLines": 200, "notifications": True}
 
 
+def write_lab_settings(settings: Path) -> None:
+    """The test settings (no news popup, fast polling) into a JupyterLab settings dir."""
+    for plugin, values in (
+        ("jupyterlab-jobs/plugin", JOBS_SETTINGS),
+        ("@jupyterlab/apputils-extension/notification", NOTIFICATION_SETTINGS),
+    ):
+        path = settings / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+def checkout_jupyter_path(root: Path) -> str:
+    """A JUPYTER_PATH (under ``root``) whose labextension is this checkout's.
+
+    This checkout's labextension (what `make build` built) goes first, ahead of the one
+    installed in the venv: a worktree's browser tests run its own frontend. JUPYTER_PATH
+    comes before the venv's and the user's data directories.
+    """
+    checkout = root / "checkout"
+    (checkout / "labextensions").mkdir(parents=True, exist_ok=True)
+    link = checkout / "labextensions" / "jupyterlab-jobs"
+    if not link.is_symlink():
+        link.symlink_to(REPO / "jupyterlab_jobs" / "labextension", target_is_directory=True)
+    return str(checkout)
+
+
 class LabServer(ServerProcess):
     """`jupyter lab` in a subprocess, with its own directories under ``root``."""
 
@@ -159,30 +185,9 @@ class LabServer(ServerProcess):
         return f"{self.base_url}lab?token={TOKEN}"
 
     def start(self, timeout: float = 90) -> LabServer:
-        for path in (
-            self.root / "workspaces",
-            self.settings / "@jupyterlab" / "apputils-extension",
-            self.settings / "jupyterlab-jobs",
-        ):
-            path.mkdir(parents=True, exist_ok=True)
-        (self.settings / "jupyterlab-jobs" / "plugin.jupyterlab-settings").write_text(
-            json.dumps(JOBS_SETTINGS)
-        )
-        (
-            self.settings
-            / "@jupyterlab"
-            / "apputils-extension"
-            / "notification.jupyterlab-settings"
-        ).write_text(json.dumps(NOTIFICATION_SETTINGS))
-        # This checkout's labextension (what `make build` built) goes first, ahead of the
-        # one installed in the venv: a worktree's browser tests run its own frontend.
-        # JUPYTER_PATH comes before the venv's and the user's data directories.
-        checkout = self.root / "checkout"
-        (checkout / "labextensions").mkdir(parents=True, exist_ok=True)
-        link = checkout / "labextensions" / "jupyterlab-jobs"
-        if not link.is_symlink():
-            link.symlink_to(REPO / "jupyterlab_jobs" / "labextension", target_is_directory=True)
-        self.extra_env["JUPYTER_PATH"] = str(checkout)
+        (self.root / "workspaces").mkdir(parents=True, exist_ok=True)
+        write_lab_settings(self.settings)
+        self.extra_env["JUPYTER_PATH"] = checkout_jupyter_path(self.root)
         super().start(timeout)
         return self
 
@@ -255,12 +260,17 @@ def open_lab(browser: Browser, lab: LabServer, width: int = 1400, height: int = 
     page = context.new_page()
     page.set_default_timeout(20000)
     page.goto(lab.lab_url)
+    wait_for_lab(page)
+    return page
+
+
+def wait_for_lab(page: Page) -> None:
+    """Wait until the JupyterLab the page is loading has its shell ready."""
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60000)
     page.wait_for_function("() => !!window.jupyterapp")
     # Restored: the workspace's layout (e.g. an open sidebar) is in place.
     page.evaluate("async () => { await window.jupyterapp.restored; }")
     page.wait_for_selector("#jp-main-dock-panel")
-    return page
 
 
 @pytest.fixture

@@ -25,14 +25,18 @@ from . import gpus as gpu_devices
 from . import launching, procs
 from .base import CANCELLED, DEADLINE, VANISHED, Backend, BackendError, JobSpec, Outcome, Started
 from .notify import Receiver
+from .owners import OwnerAccounts, make_homes_root, share_group_dir
 from .records import JobRecord, checked_result, outcome_of
 from .safe_files import UnsafeFile, ensure_private_directory, read_json_object
 
 # sockaddr_un holds 108 bytes; leave room for "/<pid>-<n>.sock".
 MAX_SOCKET_DIR_LENGTH = 80
+# A claimed job with no start record is taken as never started only this long after its
+# launch timeout: the claiming server may still be writing its record to the store.
+LAUNCH_MARGIN_SECONDS = 5.0
 
 
-class LocalBackend(Backend):
+class LocalBackend(OwnerAccounts, Backend):
     """Runs each job as a process tree on this machine under its own detached supervisor.
 
     The supervisor outlives the Jupyter server and enforces the run-time and memory limits
@@ -140,6 +144,8 @@ class LocalBackend(Backend):
         self._cancel_asked: dict[str, float] = {}
         # Records of jobs started here, until the store has them (a job may end first).
         self._starting: dict[str, JobRecord] = {}
+        # Jobs this server is starting right now (claimed, no start record yet).
+        self._launching: set[str] = set()
         # Jobs started by a new Python rather than the launcher (the slow path).
         self.direct_starts = 0
 
@@ -251,14 +257,28 @@ class LocalBackend(Backend):
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, spec: JobSpec, active: list[Job]) -> Started:
+        self._launching.add(spec.job.id)
+        try:
+            return self._start(spec, active)
+        finally:
+            self._launching.discard(spec.job.id)
+
+    def _start(self, spec: JobSpec, active: list[Job]) -> Started:
         job = spec.job
         directory = self.job_dir(job)
         directory.mkdir(parents=True, exist_ok=True)
         group_dir = self._checked_group_dir(job.group)
+        owner = self.account_for(job.user, job.group) if self.run_as_owner else None
+        if owner:
+            share_group_dir(group_dir, owner.gid)
         links = {job.group: str(group_dir)}
         for dataset in spec.datasets:
             links[f"datasets/{dataset.name}"] = str(self.dataset_path(dataset.name, dataset.path))
         home = directory / "home"
+        if owner:  # outside the data directory, which the job must not enter
+            homes = Path(self.homes_root or f"{self.data_dir}-homes")
+            make_homes_root(homes)
+            home = homes / job.id
         env = {k: os.environ[k] for k in self.inherit_env if k in os.environ}
         env.update(self.extra_env)
         if spec.image.prefix:
@@ -273,7 +293,10 @@ class LocalBackend(Backend):
             CUDA_DEVICE_ORDER="PCI_BUS_ID",
         )
         env["HOME"] = str(home)
-        env["TERMINATION_MESSAGE_PATH"] = str(directory / "termination-message")
+        # A job running as its owner writes it in its home; the supervisor keeps it.
+        env["TERMINATION_MESSAGE_PATH"] = str(
+            (home if owner else directory) / "termination-message"
+        )
         cpus = self._pick_cpus(spec.instance_type.cpu_slots, active)
         run_spec = {
             "job_id": job.id,
@@ -288,6 +311,7 @@ class LocalBackend(Backend):
             "max_runtime_seconds": job.max_runtime_seconds,
             "grace_seconds": self.grace_seconds,
             "notify_dir": str(self._private_notify_dir()),
+            "run_as": {"uid": owner.uid, "gid": owner.gid} if owner else None,
             "gpus": job.gpus,
             "usage_interval_seconds": self.usage_interval_seconds,
             "max_artifact_bytes": self.max_artifact_bytes,
@@ -363,7 +387,10 @@ class LocalBackend(Backend):
             return self._ended(VANISHED, f"The job's record is unusable: {error}")
         if record is None:
             claimed = json.loads(job.backend_state or "{}").get("claimed_at", job.created_at)
-            if time.time() - claimed < self.launch_timeout_seconds:
+            waited = time.time() - claimed
+            if job.id in self._launching or waited < (
+                self.launch_timeout_seconds + LAUNCH_MARGIN_SECONDS
+            ):
                 return None
             return self._ended(
                 VANISHED,

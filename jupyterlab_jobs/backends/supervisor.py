@@ -38,6 +38,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import struct
 import sys
 import time
@@ -54,6 +55,7 @@ else:  # run as a script (python -I -S): its own directory is not on the path
 
 PR_SET_CHILD_SUBREAPER = 36
 MEMORY_CHECK_SECONDS = 0.5
+MAX_TERMINATION_MESSAGE_BYTES = 4096  # as records.py reads it
 
 
 def write_json(path: str, data: dict[str, Any]) -> None:
@@ -101,6 +103,9 @@ class Supervisor:
         """The job's fresh home with links to the group directory and the datasets."""
         home: str = self.spec["home"]
         os.makedirs(home, mode=0o700)
+        run_as = self.spec.get("run_as")
+        if run_as:  # the job's own home, in the owner's account
+            os.chown(home, run_as["uid"], run_as["gid"])
         for link, target in self.spec["links"].items():
             path = os.path.join(home, link)
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -136,6 +141,11 @@ class Supervisor:
             os.closerange(3, os.sysconf("SC_OPEN_MAX"))
             for signum in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
                 signal.signal(signum, signal.SIG_DFL)  # Python's own choices, not the job's
+            run_as = self.spec.get("run_as")
+            if run_as:  # the owner's account and the group's Unix group, nothing else
+                os.setgroups([run_as["gid"]])
+                os.setgid(run_as["gid"])
+                os.setuid(run_as["uid"])
             shell = self.spec["shell"]
             os.execve(shell, [shell, "-c", self.spec["command"]], self.spec["env"])
         finally:
@@ -273,6 +283,22 @@ class Supervisor:
             time.sleep(0.01)
         return self.result(reason, self.returncode, detail)
 
+    def keep_termination_message(self) -> None:
+        """A job running as its owner wrote its termination message in its home: keep it
+        for the server, if it is a regular file of the job's own (never follow a link)."""
+        source = os.path.join(self.spec["home"], "termination-message")
+        with contextlib.suppress(OSError):
+            fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            try:
+                info = os.fstat(fd)
+                if stat.S_ISREG(info.st_mode) and info.st_uid == self.spec["run_as"]["uid"]:
+                    data = os.read(fd, MAX_TERMINATION_MESSAGE_BYTES)
+                    target = os.path.join(self.job_dir, "termination-message")
+                    with open(target, "wb") as copy:
+                        copy.write(data)
+            finally:
+                os.close(fd)
+
     def result(self, reason: str, code: int, detail: str) -> dict[str, Any]:
         exit_code = 128 - code if code < 0 else code
         signal_name = ""
@@ -289,6 +315,8 @@ class Supervisor:
         }
 
     def finish(self, result: dict[str, Any]) -> None:
+        if self.spec.get("run_as"):
+            self.keep_termination_message()
         self.sample_usage(time.time(), ended=True)  # the whole job's CPU time, all reaped
         with contextlib.suppress(OSError):
             manifest = collect.collect(

@@ -213,6 +213,8 @@ export interface ICreateJobFormProps {
   submit: (request: IJobRequest) => Promise<IJob>;
   onSubmitted: (job: IJob) => void;
   onCancel: () => void;
+  /** "Run: on a schedule" (or "both", after submitting): continue in the schedule form. */
+  onSchedule?: (request: IJobRequest) => void;
   trans: TranslationBundle;
 }
 
@@ -243,6 +245,9 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
   );
   const [formError, setFormError] = React.useState<string | null>(null);
   const [busy, setBusy] = React.useState(false);
+  const [runWhen, setRunWhen] = React.useState<'now' | 'schedule' | 'both'>(
+    'now'
+  );
 
   if (!options) {
     return (
@@ -278,10 +283,18 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
     if (Object.keys(clientErrors).length > 0) {
       return;
     }
+    if (runWhen === 'schedule' && props.onSchedule) {
+      props.onSchedule(trimRequest(request));
+      return;
+    }
     setBusy(true);
     try {
       const job = await props.submit(trimRequest(request));
-      props.onSubmitted(job);
+      if (runWhen === 'both' && props.onSchedule) {
+        props.onSchedule(trimRequest(request));
+      } else {
+        props.onSubmitted(job);
+      }
     } catch (error) {
       const found = serverErrors(
         error,
@@ -372,6 +385,29 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
         </div>
         <FieldError field="command" error={errors.command} />
       </div>
+      {props.onSchedule && (
+        <fieldset className="jp-Jobs-field jp-Jobs-runWhen">
+          <legend>{trans.__('Run')}</legend>
+          {(
+            [
+              ['now', trans.__('now')],
+              ['schedule', trans.__('on a schedule')],
+              ['both', trans.__('both')]
+            ] as const
+          ).map(([value, label]) => (
+            <label key={value}>
+              <input
+                type="radio"
+                name="run_when"
+                value={value}
+                checked={runWhen === value}
+                onChange={() => setRunWhen(value)}
+              />
+              {label}
+            </label>
+          ))}
+        </fieldset>
+      )}
       {formError && (
         <div className="jp-Jobs-formError" role="alert">
           {formError}

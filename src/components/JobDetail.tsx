@@ -31,6 +31,8 @@ export interface IJobDetailProps {
   onOpenJob: (id: string) => void;
   /** Open a file of the Jupyter root directory (the output notebook). */
   onOpenPath: (path: string) => void;
+  /** Open the page of the schedule that started the job. */
+  onOpenSchedule?: (scheduleId: string) => void;
 }
 
 /** Whether a path is absolute, i.e. outside the Jupyter root directory. */
@@ -144,7 +146,20 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     ['message', trans.__('Message'), job.message || '-'],
     ['id', trans.__('Job ID'), <code>{job.id}</code>],
     ['name', trans.__('Job name'), job.name],
-    ['schedule', trans.__('Schedule'), job.schedule ? job.schedule.name : '-'],
+    [
+      'schedule',
+      trans.__('Schedule'),
+      job.schedule && props.onOpenSchedule ? (
+        <button
+          className="jp-Jobs-link jp-Jobs-scheduleLink"
+          onClick={() => props.onOpenSchedule?.(job.schedule?.id ?? '')}
+        >
+          {job.schedule.name}
+        </button>
+      ) : (
+        (job.schedule?.name ?? '-')
+      )
+    ],
     ['user', trans.__('User'), job.user],
     ['created_at', trans.__('Submitted'), absoluteTime(job.created_at)],
     ['started_at', trans.__('Start Time'), absoluteTime(job.started_at)],

@@ -33,6 +33,8 @@ export interface IJobListProps {
   onCreate: () => void;
   onCancel: (job: IJob) => void;
   onRerun: (job: IJob) => void;
+  /** Open the page of the schedule that started a job. */
+  onOpenSchedule?: (scheduleId: string) => void;
 }
 
 /** Below this width the list shows two-line rows instead of a table. */
@@ -370,6 +372,18 @@ function JobRow(props: IJobRowProps): JSX.Element {
     </Button>
   );
   const schedule = job.schedule ? job.schedule.name : '-';
+  const scheduleLink =
+    job.schedule && props.onOpenSchedule ? (
+      <button
+        className="jp-Jobs-link jp-Jobs-scheduleLink"
+        title={trans.__('Schedule %1', schedule)}
+        onClick={() => props.onOpenSchedule?.(job.schedule?.id ?? '')}
+      >
+        {schedule}
+      </button>
+    ) : (
+      schedule
+    );
   // The same row in both layouts: its place in the window and what the tests look up.
   const rowAttributes = {
     role: 'row',
@@ -388,7 +402,7 @@ function JobRow(props: IJobRowProps): JSX.Element {
           {name}
         </span>
         <span role="cell" title={schedule}>
-          {schedule}
+          {scheduleLink}
         </span>
         <span role="cell" title={job.user}>
           {job.user}
@@ -417,7 +431,9 @@ function JobRow(props: IJobRowProps): JSX.Element {
       >
         <span title={trans.__('User')}>{job.user}</span>
         <span title={trans.__('Group')}>{job.group}</span>
-        {job.schedule && <span title={trans.__('Schedule')}>{schedule}</span>}
+        {job.schedule && (
+          <span title={trans.__('Schedule')}>{scheduleLink}</span>
+        )}
         <span className="jp-Jobs-duration" title={trans.__('Duration')}>
           {duration}
         </span>
