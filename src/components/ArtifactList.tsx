@@ -19,6 +19,22 @@ export function imageType(path: string): string | undefined {
   return IMAGE_TYPES[extension];
 }
 
+/** Why the server did not keep a file, in the user's language (unknown: as it is). */
+export function reasonText(reason: string, trans: TranslationBundle): string {
+  switch (reason) {
+    case 'over the size limit':
+      return trans.__('over the size limit');
+    case 'a symbolic link':
+      return trans.__('a symbolic link');
+    case 'not a regular file':
+      return trans.__('not a regular file');
+    case 'nested too deep':
+      return trans.__('nested too deep');
+    default:
+      return reason;
+  }
+}
+
 export interface IArtifactListProps {
   api: JobsAPI;
   jobId: string;
@@ -156,12 +172,14 @@ export function ArtifactList(props: IArtifactListProps): JSX.Element | null {
         <ul className="jp-Jobs-artifactsOmitted">
           {list.omitted.map(entry => (
             <li key={entry.path}>
-              <code>{entry.path}</code>{' '}
-              {trans.__(
-                '(%1, %2: not kept)',
-                formatBytes(entry.size, trans),
-                entry.reason
-              )}
+              <code>{entry.path}</code>
+              <span className="jp-Jobs-artifactOmittedReason">
+                {trans.__(
+                  '(%1, %2: not kept)',
+                  formatBytes(entry.size, trans),
+                  reasonText(entry.reason, trans)
+                )}
+              </span>
             </li>
           ))}
         </ul>
