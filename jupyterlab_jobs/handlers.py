@@ -320,6 +320,9 @@ from .schedule_handlers import SCHEDULE_ROUTES  # noqa: E402
 
 JOB_ID = r"(?P<job_id>[^/]+)"
 
+# Imported here: its handlers subclass JobsHandler and use JOB_ID above.
+from .artifact_handlers import ARTIFACT_ROUTES  # noqa: E402
+
 ROUTES: list[tuple[str, type[JobsHandler]]] = [
     ("/options", OptionsHandler),
     ("/jobs", JobsListHandler),
@@ -329,6 +332,7 @@ ROUTES: list[tuple[str, type[JobsHandler]]] = [
     (f"/jobs/{JOB_ID}/logs", LogsHandler),
     ("/openapi.json", OpenAPIHandler),
     *SCHEDULE_ROUTES,
+    *ARTIFACT_ROUTES,
 ]
 
 

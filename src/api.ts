@@ -450,4 +450,63 @@ export class JobsAPI {
     const response = await this.openLogs(id, {});
     return response.blob();
   }
+
+  /** The files the job left in `$HOME/artifacts/`. */
+  listArtifacts(id: string): Promise<IArtifactList> {
+    return requestAPI<IArtifactList>(
+      `jobs/${encodeURIComponent(id)}/artifacts`,
+      { cache: 'no-store' },
+      this.settings
+    );
+  }
+
+  /** One artifact's bytes (`path` as listed, `/` between folders). */
+  async downloadArtifact(id: string, path: string): Promise<Blob> {
+    const encoded = path.split('/').map(encodeURIComponent).join('/');
+    const response = await send(
+      `jobs/${encodeURIComponent(id)}/artifacts/${encoded}`,
+      { cache: 'no-store' },
+      this.settings
+    );
+    if (!response.ok) {
+      throw await responseError(response);
+    }
+    return response.blob();
+  }
+
+  /** What the job used: CPU, memory and GPU samples and totals. */
+  getUsage(id: string): Promise<IUsage> {
+    return requestAPI<IUsage>(
+      `jobs/${encodeURIComponent(id)}/usage`,
+      { cache: 'no-store' },
+      this.settings
+    );
+  }
+}
+
+/** `GET jobs/{id}/artifacts`. */
+export interface IArtifactList {
+  available: boolean;
+  artifacts: { path: string; size: number; modified: number }[];
+  truncated: boolean;
+  omitted: { path: string; size: number; reason: string }[];
+  message: string;
+}
+
+/** One reading of `GET jobs/{id}/usage`: CPUs used, resident bytes, GPU %. */
+export interface IUsageSample {
+  t: number;
+  cpu: number;
+  memory_bytes: number;
+  gpu?: number;
+}
+
+/** `GET jobs/{id}/usage`. */
+export interface IUsage {
+  available: boolean;
+  samples: IUsageSample[];
+  peak_memory_bytes: number;
+  cpu_seconds: number;
+  memory_limit_bytes: number | null;
+  message: string;
 }

@@ -91,8 +91,12 @@ class FakeCluster:
         start_delay: float = 0.0,
         create_pods: bool = True,
         image_paths: dict[str, str] | None = None,
+        metrics: bool = False,
     ) -> None:
         self.auto = auto
+        # Serve metrics.k8s.io (as metrics-server does), from the pods' processes.
+        self.metrics = metrics
+        self._cpu_readings: dict[str, tuple[float, float]] = {}
         # container image -> a directory put first on the kubelet's PATH for that image's
         # commands (e.g. the tests' own Python for "python:3.12"); other images get none.
         self.image_paths = dict(image_paths or {})
@@ -227,6 +231,45 @@ class FakeCluster:
         path = Path(self._tmp.name) / "pvcs" / claim
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def pod_metrics(self, query: dict[str, str]) -> Obj:
+        """PodMetrics of the running pods: their processes' resident memory, and the CPUs
+        they used since the previous request (metrics-server's rate over its window)."""
+        with self.cond:
+            running = {
+                name: (process.pid, copy.deepcopy(self.store["pods"].get(name)))
+                for name, process in self.processes.items()
+                if process.poll() is None
+            }
+        items = []
+        now = time.monotonic()
+        for name, (session, pod) in running.items():
+            if pod is None or not self._selected("pods", pod, query):
+                continue
+            memory, cpu_seconds = _session_usage(session)
+            last = self._cpu_readings.get(name)
+            self._cpu_readings[name] = (now, cpu_seconds)
+            cpu = (cpu_seconds - last[1]) / (now - last[0]) if last and now > last[0] else 0.0
+            items.append(
+                {
+                    "metadata": {
+                        "name": name,
+                        "namespace": self.namespace,
+                        "labels": pod["metadata"].get("labels", {}),
+                    },
+                    "window": "1s",
+                    "containers": [
+                        {
+                            "name": "job",
+                            "usage": {
+                                "cpu": f"{round(cpu * 1e9)}n",
+                                "memory": f"{memory // 1024}Ki",
+                            },
+                        }
+                    ],
+                }
+            )
+        return {"kind": "PodMetricsList", "apiVersion": "metrics.k8s.io/v1beta1", "items": items}
 
     def pods_of(self, job_name: str) -> list[Obj]:
         with self.cond:
@@ -619,6 +662,13 @@ class FakeCluster:
         container = pod["spec"]["containers"][0]
         for mount in container.get("volumeMounts", []):
             source = volumes[mount["name"]].get("configMap")
+            claim = volumes[mount["name"]].get("persistentVolumeClaim")
+            if claim is not None and mount["mountPath"].startswith(HOME + "/"):
+                # A claim's subPath under the home: a link to it (the kubelet creates it).
+                local = self.pvc_dir(claim["claimName"]) / mount.get("subPath", "")
+                local.mkdir(parents=True, exist_ok=True)
+                (home / mount["mountPath"].removeprefix(HOME + "/")).symlink_to(local)
+                continue
             if source is None or not mount["mountPath"].startswith(HOME + "/"):
                 continue
             while (config_map := self.get("configmaps", source["name"])) is None:
@@ -643,6 +693,8 @@ class FakeCluster:
         paths: dict[str, str] = {}
         for mount in pod["spec"]["containers"][0].get("volumeMounts", []):
             claim = volumes[mount["name"]].get("persistentVolumeClaim")
+            if mount["mountPath"].startswith(HOME + "/"):
+                continue  # linked into the home by _mount_volumes
             if claim is not None and not mount.get("readOnly") and not claim.get("readOnly"):
                 paths[mount["mountPath"]] = str(self.pvc_dir(claim["claimName"]))
         return paths
@@ -721,6 +773,9 @@ class FakeCluster:
     ) -> None:
         # /api/v1/namespaces/{ns}/{kind}[/{name}[/log]]
         # /apis/batch/v1/namespaces/{ns}/jobs[/{name}]
+        if parts[:3] == ["apis", "metrics.k8s.io", "v1beta1"] and self.metrics:
+            handler.send_json(200, self.pod_metrics(query))
+            return
         if parts[:2] == ["api", "v1"]:
             rest = parts[2:]
         elif parts[:3] == ["apis", "batch", "v1"]:
@@ -868,6 +923,20 @@ class FakeCluster:
 def container_state(pod: Obj) -> Obj:
     statuses = pod.get("status", {}).get("containerStatuses") or [{}]
     return dict(statuses[0].get("state") or {})
+
+
+def _session_usage(session: int) -> tuple[int, float]:
+    """Resident bytes and CPU seconds (with waited-for children) of a session's processes."""
+    page, ticks = os.sysconf("SC_PAGE_SIZE"), os.sysconf("SC_CLK_TCK")
+    memory, cpu = 0, 0
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            if int(fields[3]) == session and fields[0] not in (b"Z", b"X"):
+                memory += int(fields[21]) * page
+                cpu += sum(int(tick) for tick in fields[11:15])
+    return memory, cpu / ticks
 
 
 class ApiError(Exception):

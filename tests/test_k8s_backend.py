@@ -415,12 +415,19 @@ def test_poll_reads_the_cache_and_never_calls_the_api(
     for job in jobs:
         poll_until(running, job, progress(RUNNING))
     time.sleep(0.2)  # let the log pumps open their streams
-    before = len(cluster.requests)
+
+    def status_requests() -> list[tuple[str, str, dict[str, str]]]:
+        # The pod metrics are polled on their own clock, never by poll().
+        return [r for r in cluster.requests if not r[1].startswith("/apis/metrics.k8s.io/")]
+
+    before = len(status_requests())
     for _ in range(200):
         for job in jobs:
             assert isinstance(running.poll(job), Progress)
-    assert len(cluster.requests) == before
-    lists = [r for r in cluster.requests_to("GET") if "watch" not in r[2] and "/log" not in r[1]]
+    assert len(status_requests()) == before
+    lists = [
+        r for r in status_requests() if r[0] == "GET" and "watch" not in r[2] and "/log" not in r[1]
+    ]
     assert len(lists) == 3, "one list per kind: jobs, pods, events"
 
 
@@ -747,7 +754,7 @@ def files_spec(tmp_path: Path, command: str, job_id: str = "0123456789abcdef") -
 def test_files_reach_the_job_through_a_config_map_owned_by_its_job(tmp_path: Path) -> None:
     cluster = FakeCluster(auto=True)
     try:
-        with Running(cluster, tmp_path) as backend:
+        with Running(cluster, tmp_path, usage_interval_seconds=0.1) as backend:
             spec = files_spec(
                 tmp_path,
                 "cat '.job/Étude 1.ipynb'; echo; wc -c < .job/parameters.json",
@@ -819,7 +826,7 @@ def test_a_refused_config_map_deletes_the_job(
 def _permission(method: str, path: str, query: dict[str, str]) -> tuple[str, str, str]:
     """(API group, resource, verb) an API request needs, as RBAC sees it."""
     parts = path.strip("/").split("/")
-    group = "batch" if parts[0] == "apis" else ""
+    group = parts[1] if parts[0] == "apis" else ""
     rest = parts[3:] if group else parts[2:]
     resource = rest[2] + ("/" + rest[4] if len(rest) > 4 else "")
     if method == "GET" and len(rest) == 3:
@@ -843,7 +850,7 @@ def test_the_shipped_role_allows_every_request_the_backend_makes(tmp_path: Path)
     }
     cluster = FakeCluster(auto=True)
     try:
-        with Running(cluster, tmp_path) as backend:
+        with Running(cluster, tmp_path, usage_interval_seconds=0.1) as backend:
             done = start(backend, make_spec(command="echo done", job_id="b" * 16))
             poll_until(backend, done, ended)
             backend.start(make_spec(command="echo done", job_id="b" * 16), [])  # exists
@@ -855,6 +862,7 @@ def test_the_shipped_role_allows_every_request_the_backend_makes(tmp_path: Path)
             poll_until(backend, running, progress(RUNNING))
             backend.cancel(running)
             backend.remove(done)
+            wait_for(lambda: cluster.requests_to("GET", "metrics.k8s.io"), what="pod metrics")
         needed = {_permission(*request) for request in cluster.requests}
     finally:
         cluster.close()

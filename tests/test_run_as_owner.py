@@ -115,6 +115,24 @@ async def test_a_job_runs_as_its_owner_and_reaches_only_its_group(
     assert not (shared_root / "homes" / job["id"]).exists()  # the job's home is gone
 
 
+async def test_an_owners_artifacts_and_usage_are_kept(api: Any) -> None:
+    job = await api.submit(
+        "mkdir -p artifacts/nested && echo result > artifacts/nested/out.txt"
+        " && ln -s /etc/shadow artifacts/shadow && sleep 5"  # 2 s readings
+    )
+    done = await api.wait(job["id"])
+    assert done["status"] == "Succeeded", done
+    listing = await api.call("GET", f"jobs/{job['id']}/artifacts")
+    assert [entry["path"] for entry in listing["artifacts"]] == ["nested/out.txt"]
+    assert [entry["path"] for entry in listing["omitted"]] == ["shadow"]
+    out = await api.raw("GET", f"jobs/{job['id']}/artifacts/nested/out.txt")
+    assert out.code == 200 and out.body == b"result\n"
+    shadow = await api.raw("GET", f"jobs/{job['id']}/artifacts/shadow")
+    assert shadow.code == 404
+    usage = await api.call("GET", f"jobs/{job['id']}/usage")
+    assert usage["samples"] and usage["peak_memory_bytes"] > 0, usage
+
+
 async def test_a_failing_job_of_an_owner_reports_its_termination_message(api: Any) -> None:
     job = await api.submit('echo "the input was empty" > "$TERMINATION_MESSAGE_PATH"; exit 3')
     done = await api.wait(job["id"])

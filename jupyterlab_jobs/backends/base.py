@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from traitlets import Unicode
+from traitlets import Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..catalog import Catalog, Dataset, Image, InstanceType
@@ -78,6 +78,13 @@ class Backend(LoggingConfigurable):
 
     data_dir = Unicode(help="Set by JobsApp: the directory shared by all servers.")
 
+    max_artifact_bytes = Int(
+        1024**3,
+        min=0,
+        help="Most bytes of artifacts (files a job leaves in $HOME/artifacts) kept per job; "
+        "files past it are not kept, and the job's artifact list names them.",
+    ).tag(config=True)
+
     @property
     def jobs_dir(self) -> Path:
         return Path(self.data_dir) / "jobs"
@@ -88,6 +95,18 @@ class Backend(LoggingConfigurable):
     def log_path(self, job: Job) -> Path:
         """Where the job's combined output is (or is copied to when the job ends)."""
         return self.job_dir(job) / "output.log"
+
+    def artifacts_dir(self, job: Job) -> Path | None:
+        """Where the server sees the job's artifacts; None where they are not kept."""
+        return None
+
+    def artifacts_manifest(self, job: Job) -> Path | None:
+        """The file (written as the job ends) that names artifacts not kept, if any."""
+        return None
+
+    def usage_file(self, job: Job) -> Path | None:
+        """The job's sampled resource use (see backends/usage_log.py), if it is kept."""
+        return None
 
     def group_dir(self, group: str) -> Path | None:
         """Where the server itself sees the group's persistent directory, if it can."""

@@ -129,6 +129,12 @@ class LocalBackend(OwnerAccounts, Backend):
         "for the job's supervisor (stopped or hung?) before it kills the job itself.",
     ).tag(config=True)
 
+    usage_interval_seconds = Float(
+        2.0,
+        min=0.1,
+        help="Seconds between two readings of a running job's CPU, memory and GPU use.",
+    ).tag(config=True)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.log.info("GPUs for jobs: %s", ", ".join(self.gpus) or "none")
@@ -309,6 +315,9 @@ class LocalBackend(OwnerAccounts, Backend):
             # a server that took over calls a claim with no record "never started" later).
             "record_deadline": time.time() + self.launch_timeout_seconds,
             "run_as": {"uid": owner.uid, "gid": owner.gid} if owner else None,
+            "gpus": job.gpus,
+            "usage_interval_seconds": self.usage_interval_seconds,
+            "max_artifact_bytes": self.max_artifact_bytes,
         }
         (directory / "spec.json").write_text(json.dumps(run_spec), encoding="utf-8")
         answer = self._launch_through_launcher(directory) if self.use_launcher else None
@@ -471,6 +480,15 @@ class LocalBackend(OwnerAccounts, Backend):
 
     def remove(self, job: Job) -> None:
         shutil.rmtree(self.job_dir(job), ignore_errors=True)
+
+    def artifacts_dir(self, job: Job) -> Path:
+        return self.job_dir(job) / "artifacts"
+
+    def artifacts_manifest(self, job: Job) -> Path:
+        return self.job_dir(job) / "artifacts.json"
+
+    def usage_file(self, job: Job) -> Path:
+        return self.job_dir(job) / "usage.json"
 
     # -- change notifications ----------------------------------------------------------
     async def watch(self, on_change: Callable[[str], None]) -> None:

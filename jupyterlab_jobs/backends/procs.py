@@ -19,9 +19,11 @@ import signal
 import time
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-# /proc/PID/stat after the command name: 0 state, 1 ppid, 2 pgrp, 3 session, 19 start time,
-# 21 resident pages.
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# /proc/PID/stat after the command name: 0 state, 1 ppid, 2 pgrp, 3 session, 11-14 CPU time
+# (user, system, and of waited-for children), 19 start time, 21 resident pages.
 STATE, PARENT, GROUP, SESSION, START, RESIDENT = 0, 1, 2, 3, 19, 21
+CPU_TIMES = slice(11, 15)
 MAX_ENVIRON_BYTES = 256 * 1024
 CGROUP_PREFIX = "jupyterlab-job-"
 
@@ -166,14 +168,28 @@ def supervised_processes(session: int, supervisor: int, cgroup: str) -> dict[int
     The job's session, its cgroup and (as a child subreaper, orphans are re-parented to
     the supervisor) the supervisor's descendants. Zombies are dead and are left out.
     """
+    return {
+        pid: int(fields[RESIDENT]) * PAGE_SIZE
+        for pid, fields in _supervised_table(session, supervisor, cgroup).items()
+    }
+
+
+def supervised_usage(session: int, supervisor: int, cgroup: str) -> tuple[int, float]:
+    """Resident bytes and CPU seconds (theirs and their waited-for children's) of the
+    job's live processes, as its supervisor sees them."""
+    table = _supervised_table(session, supervisor, cgroup)
+    memory = sum(int(fields[RESIDENT]) for fields in table.values()) * PAGE_SIZE
+    ticks = sum(int(tick) for fields in table.values() for tick in fields[CPU_TIMES])
+    return memory, ticks / CLOCK_TICKS
+
+
+def _supervised_table(session: int, supervisor: int, cgroup: str) -> dict[int, list[str]]:
     table = _all_processes()
     roots = {pid for pid, fields in table.items() if int(fields[SESSION]) == session}
     roots |= cgroup_pids(cgroup) | {supervisor}
     members = _descendants(roots, table) - {supervisor}
     return {
-        pid: int(table[pid][RESIDENT]) * PAGE_SIZE
-        for pid in members
-        if pid in table and table[pid][STATE] not in ("Z", "X")
+        pid: table[pid] for pid in members if pid in table and table[pid][STATE] not in ("Z", "X")
     }
 
 

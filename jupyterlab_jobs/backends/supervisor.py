@@ -18,6 +18,9 @@ Files in JOB_DIR:
   recorded     created by the server once its store holds the job's record: the job's
                command runs only after that (a server that dies between the answer and
                storing it leaves a job that never ran, not one that ran unseen)
+  usage.json   written here every ``usage_interval_seconds``: what the job uses
+  artifacts/   what the job left in $HOME/artifacts (moved here when it ends), and
+  artifacts.json  what of it was not kept (over the size limit, symlinks)
 
 The supervisor enforces the run-time limit and the memory limit itself, so a job is
 stopped on time even while no server is up. SIGTERM asks it to cancel the job: SIGTERM to
@@ -46,10 +49,12 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 if __package__:
-    from . import procs
+    from . import collect, procs, usage_log
 else:  # run as a script (python -I -S): its own directory is not on the path
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import collect  # type: ignore[import-not-found,no-redef]
     import procs  # type: ignore[import-not-found,no-redef]
+    import usage_log  # type: ignore[import-not-found,no-redef]
 
 PR_SET_CHILD_SUBREAPER = 36
 MEMORY_CHECK_SECONDS = 0.5
@@ -97,6 +102,7 @@ class Supervisor:
         self.returncode: int | None = None
         self.gate = -1  # the write end of the pipe the job waits on before it runs
         self.cgroup = ""
+        self.usage = usage_log.UsageLog()
 
     # -- start -------------------------------------------------------------------------
     def prepare_home(self) -> str:
@@ -216,14 +222,23 @@ class Supervisor:
         pidfd = os.pidfd_open(self.child_pid)
         deadline = self.started_at + self.spec["max_runtime_seconds"]
         memory_limit = self.spec.get("memory_bytes") or 0
+        usage_interval = self.spec.get("usage_interval_seconds") or 3600
+        next_sample = self.started_at
         while True:
             if self.cancel_requested:
                 return self.stop("cancelled", "")
             now = time.time()
             if now >= deadline:
                 return self.stop("deadline", "")
-            timeout = min(deadline - now, MEMORY_CHECK_SECONDS if memory_limit else 3600)
-            ready, _, _ = select.select([pidfd, reader], [], [], timeout)
+            if now >= next_sample:
+                self.sample_usage(now)
+                next_sample = now + usage_interval
+            timeout = min(
+                deadline - now,
+                next_sample - now,
+                MEMORY_CHECK_SECONDS if memory_limit else 3600,
+            )
+            ready, _, _ = select.select([pidfd, reader], [], [], max(timeout, 0))
             if pidfd in ready:
                 break
             if reader in ready:
@@ -233,6 +248,22 @@ class Supervisor:
                 if used > memory_limit:
                     return self.stop("memory", f"{used}")
         return self.stop("exited", "", grace=min(2.0, self.spec["grace_seconds"]))
+
+    def sample_usage(self, now: float, *, ended: bool = False) -> None:
+        """Record what the job uses now, in usage.json (rewritten whole: it is small).
+        Once it ended, only its totals: a sample of no processes would chart a drop."""
+        memory, cpu = procs.supervised_usage(self.child_pid, os.getpid(), self.cgroup)
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # processes we waited for
+        cpu += reaped.ru_utime + reaped.ru_stime
+        if ended:
+            self.usage.cpu_seconds = max(self.usage.cpu_seconds, cpu)
+        else:
+            gpu = usage_log.gpu_utilization(self.spec.get("gpus", []))
+            self.usage.add(now, memory, cpu, gpu)
+        # The largest process we waited for, at its largest (a peak between samples too).
+        self.usage.peak_memory_bytes = max(self.usage.peak_memory_bytes, reaped.ru_maxrss * 1024)
+        with contextlib.suppress(OSError):  # a full disk, or a job blocking the file
+            write_json(os.path.join(self.job_dir, "usage.json"), self.usage.to_json())
 
     def _on_cancel(self, signum: int, frame: object) -> None:
         self.cancel_requested = True
@@ -305,6 +336,14 @@ class Supervisor:
     def finish(self, result: dict[str, Any]) -> None:
         if self.spec.get("run_as"):
             self.keep_termination_message()
+        self.sample_usage(time.time(), ended=True)  # the whole job's CPU time, all reaped
+        with contextlib.suppress(OSError):
+            manifest = collect.collect(
+                self.spec["home"],
+                os.path.join(self.job_dir, "artifacts"),
+                self.spec.get("max_artifact_bytes", 0),
+            )
+            write_json(os.path.join(self.job_dir, "artifacts.json"), manifest)
         shutil.rmtree(self.spec["home"], ignore_errors=True)
         procs.remove_cgroup(self.cgroup, wait=1.0)
         write_json(os.path.join(self.job_dir, "result.json"), result)

@@ -82,6 +82,28 @@ const JOB: IJob = {
   rerun_of: null
 };
 
+/** What the detail reads besides the job: its resource use and artifacts. */
+const DETAIL_API = {
+  getUsage: async () => ({
+    available: true,
+    samples: [
+      { t: 1, cpu: 0.5, memory_bytes: 1024 },
+      { t: 2, cpu: 1, memory_bytes: 2048 }
+    ],
+    peak_memory_bytes: 2048,
+    cpu_seconds: 1.5,
+    memory_limit_bytes: 4096,
+    message: ''
+  }),
+  listArtifacts: async () => ({
+    available: true,
+    artifacts: [{ path: 'plots/loss.png', size: 2048, modified: 1 }],
+    truncated: true,
+    omitted: [{ path: 'big.bin', size: 4096, reason: 'over the size limit' }],
+    message: ''
+  })
+} as unknown as JobsAPI;
+
 class OneJobClient implements IJobsClient {
   async options(): Promise<IOptions> {
     return OPTIONS;
@@ -184,7 +206,7 @@ describe('JobsPanel with a test translation', () => {
     });
     panel = new JobsPanel({
       model,
-      api: {} as JobsAPI,
+      api: DETAIL_API,
       openPath: () => undefined,
       openConfigurationDocs: () => (docsOpened += 1),
       translator: markingTranslator()
@@ -246,6 +268,16 @@ describe('JobsPanel with a test translation', () => {
     expect(detail.textContent).toContain('⟪Clone to form⟫');
     expect(detail.textContent).toContain('⟪Exit code⟫');
     expect(detail.textContent).toContain('⟪2s⟫');
+    // Its resource use and artifacts, also through the translator.
+    await settle(
+      panel,
+      () =>
+        !!panel.node.querySelector('.jp-Jobs-usageSummary') &&
+        !!panel.node.querySelector('.jp-Jobs-artifactTable')
+    );
+    expect(detail.textContent).toContain('⟪Resource use⟫');
+    expect(detail.textContent).toContain('⟪peak ⟪2 KiB⟫ of ⟪4 KiB⟫⟫');
+    expect(detail.textContent).toContain('⟪over the size limit⟫');
     expect(untranslated(detail)).toEqual([]);
   });
 });

@@ -12,9 +12,11 @@ import * as React from 'react';
 import { errorMessage, IJob, isFinal, JobsAPI, JobsAPIError } from '../api';
 import { absoluteTime, formatDuration, liveDuration } from '../format';
 import { JobsModel } from '../model';
+import { ArtifactList } from './ArtifactList';
 import { useNow } from './hooks';
 import { LogViewer } from './LogViewer';
 import { StatusBadge } from './StatusBadge';
+import { UsageCharts } from './UsageCharts';
 
 export interface IJobDetailProps {
   model: JobsModel;
@@ -328,6 +330,15 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           </tr>
         </tbody>
       </table>
+      <h3 className="jp-Jobs-logsTitle">{trans.__('Resource use')}</h3>
+      <UsageCharts api={props.api} jobId={job.id} final={final} trans={trans} />
+      <h3 className="jp-Jobs-logsTitle">{trans.__('Artifacts')}</h3>
+      <ArtifactList
+        api={props.api}
+        jobId={job.id}
+        final={final}
+        trans={trans}
+      />
       <h3 className="jp-Jobs-logsTitle">{trans.__('Logs')}</h3>
       <LogViewer
         key={job.id}

@@ -38,6 +38,7 @@ from ...models import PENDING, Job
 from ..base import CANCELLED, VANISHED, Backend, BackendError, JobSpec, Outcome, Progress, Started
 from . import manifests, status
 from .logpump import LogPosition, LogPump
+from .metrics import PodMetrics
 from .reflector import Reflector
 
 IN_CLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -174,6 +175,26 @@ class KubernetesBackend(Backend):
         "linked as ~/<group>; {group} is the group name made a DNS label.",
     ).tag(config=True)
 
+    artifacts_pvc = Unicode(
+        "",
+        help="PersistentVolumeClaim that keeps the jobs' artifacts: mounted at "
+        "$HOME/artifacts of each job's pod with subPath <job id>. The server must see the "
+        "same volume at artifacts_root. Empty: artifacts are not kept.",
+    ).tag(config=True)
+
+    artifacts_root = Unicode(
+        "",
+        help="Where this server sees the volume of artifacts_pvc: a job's artifacts are in "
+        "<artifacts_root>/<job id>, removed with its logs.",
+    ).tag(config=True)
+
+    usage_interval_seconds = Float(
+        15.0,
+        min=0.1,
+        help="Seconds between two readings of the jobs' pods' CPU and memory from the "
+        "metrics API (metrics.k8s.io), when the cluster has it (metrics-server).",
+    ).tag(config=True)
+
     image_pull_policy = Enum(
         ["Always", "IfNotPresent", "Never"],
         default_value="IfNotPresent",
@@ -243,6 +264,7 @@ class KubernetesBackend(Backend):
         self._resolved_namespace = ""
         self._reflectors: dict[str, Reflector] = {}
         self._pumps: dict[str, LogPump] = {}
+        self._metrics: PodMetrics | None = None
         self._pumps_lock = threading.Lock()
         self._ended_seen: dict[str, float] = {}
         self._deleted: set[str] = set()
@@ -318,6 +340,7 @@ class KubernetesBackend(Backend):
             run_as_gid=self.run_as_gid,
             fs_gid=self.fs_gid,
             group_pvc_template=self.group_pvc_template,
+            artifacts_pvc=self.artifacts_pvc if self.artifacts_root else "",
             grace_seconds=self.grace_seconds,
             ttl_seconds_after_finished=ttl,
             extra_labels=dict(self.extra_labels),
@@ -481,11 +504,35 @@ class KubernetesBackend(Backend):
 
     def remove(self, job: Job) -> None:
         shutil.rmtree(self.job_dir(job), ignore_errors=True)
+        artifacts = self.artifacts_dir(job)
+        if artifacts is not None:
+            shutil.rmtree(artifacts, ignore_errors=True)
         try:
             self._delete(self.job_name(job), "Background")
         except (ApiException, HTTPError) as error:
             # The copy of the logs is what retention removes; the Job has its own TTL.
             self.log.warning("Could not delete the Kubernetes Job of job %s: %s", job.id, error)
+
+    def _list_pod_metrics(self) -> Any:
+        return client.CustomObjectsApi(self.api_client()).list_namespaced_custom_object(
+            "metrics.k8s.io",
+            "v1beta1",
+            self.ns,
+            "pods",
+            label_selector=f"{manifests.MANAGED_BY_LABEL}={manifests.MANAGED_BY}",
+            _request_timeout=self.request_timeout_seconds,
+        )
+
+    def usage_file(self, job: Job) -> Path | None:
+        """None where the cluster has no metrics API (then nothing is recorded)."""
+        if self._metrics is None or self._metrics.available is False:
+            return None
+        return self.job_dir(job) / "usage.json"
+
+    def artifacts_dir(self, job: Job) -> Path | None:
+        if not (self.artifacts_pvc and self.artifacts_root):
+            return None
+        return Path(self.artifacts_root) / job.id
 
     # -- status from the cache -----------------------------------------------------------
     @property
@@ -677,11 +724,19 @@ class KubernetesBackend(Backend):
             self._object_changed(obj)
 
     async def watch(self, on_change: Callable[[str], None]) -> None:
-        """Run the reflectors (and so the log pumps) until cancelled; then stop them all."""
+        """Run the reflectors (and so the log pumps) and the pod metrics until cancelled;
+        then stop them all."""
         self._on_change = on_change
         self._reflectors = await asyncio.to_thread(self._make_reflectors)
         for reflector in self._reflectors.values():
             reflector.start()
+        self._metrics = PodMetrics(
+            self._list_pod_metrics,
+            lambda job_id: self.jobs_dir / job_id / "usage.json",
+            self.usage_interval_seconds,
+            self.log,
+        )
+        self._metrics.start()
         try:
             await asyncio.Event().wait()
         finally:
@@ -692,7 +747,10 @@ class KubernetesBackend(Backend):
         with self._pumps_lock:
             pumps = list(self._pumps.values())
             self._pumps.clear()
-        workers: list[Reflector | LogPump] = [*reflectors, *pumps]
+        workers: list[Reflector | LogPump | PodMetrics] = [*reflectors, *pumps]
+        if self._metrics is not None:
+            workers.append(self._metrics)
+            self._metrics = None
         for worker in workers:
             worker.stop()
         for worker in workers:

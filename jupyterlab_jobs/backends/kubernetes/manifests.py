@@ -73,6 +73,7 @@ class ManifestSettings:
     run_as_gid: int = 100
     fs_gid: int | None = 100
     group_pvc_template: str = "project-{group}"
+    artifacts_pvc: str = ""  # mounted at ~/artifacts, subPath <job id>; "": not kept
     grace_seconds: int = 30
     ttl_seconds_after_finished: int | None = 7 * 86400
     extra_labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -325,6 +326,11 @@ def job_manifest(spec: JobSpec, settings: ManifestSettings) -> dict[str, Any]:
             },
         },
     ]
+    if settings.artifacts_pvc:
+        volumes.append(
+            {"name": "artifacts", "persistentVolumeClaim": {"claimName": settings.artifacts_pvc}}
+        )
+        mounts.append({"name": "artifacts", "mountPath": f"{HOME}/artifacts", "subPath": job.id})
     for index, dataset in enumerate(spec.datasets):
         volume = f"dataset-{index}"
         volumes.append(dataset_volume(dataset, volume))
