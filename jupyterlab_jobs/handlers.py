@@ -108,6 +108,16 @@ class JobsHandler(APIHandler):
             raise JobsHTTPError(InvalidInput(f"{name} must be an integer {bounds}", field=name))
         return int(raw)
 
+    def list_filters(self) -> dict[str, Any]:
+        """The filters and paging that every list endpoint takes."""
+        return {
+            "group": self.get_query_argument("group", None) or None,
+            "mine": self.query_bool("mine"),
+            "q": self.get_query_argument("q", "") or "",
+            "limit": self.query_int("limit", 50, minimum=1),
+            "cursor": self.get_query_argument("cursor", None) or None,
+        }
+
     def query_bool(self, name: str) -> bool:
         raw = (self.get_query_argument(name, "") or "").lower()
         if raw in ("", "0", "false", "no"):
@@ -188,12 +198,8 @@ class JobsListHandler(JobsHandler):
             render_page,
             self.service,
             self.user,
-            group=self.get_query_argument("group", None) or None,
-            mine=self.query_bool("mine"),
             statuses=statuses,
-            q=self.get_query_argument("q", "") or "",
-            limit=self.query_int("limit", 50, minimum=1),
-            cursor=self.get_query_argument("cursor", None) or None,
+            **self.list_filters(),
         )
         self.finish(page)
 

@@ -19,15 +19,7 @@ class SchedulesListHandler(SchedulesHandlerBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        page = await self.call(
-            self.schedules.list_schedules,
-            self.user,
-            group=self.get_query_argument("group", None) or None,
-            mine=self.query_bool("mine"),
-            q=self.get_query_argument("q", "") or "",
-            limit=self.query_int("limit", 50, minimum=1),
-            cursor=self.get_query_argument("cursor", None) or None,
-        )
+        page = await self.call(self.schedules.list_schedules, self.user, **self.list_filters())
         self.finish(page)
 
     @web.authenticated

@@ -239,6 +239,32 @@ class ScheduleService:
             return None
         return moment.timestamp()
 
+    @staticmethod
+    def _settings(
+        request: ScheduleRequest,
+        recurrence: Recurrence,
+        start_at: float | None,
+        end_at: float | None,
+        next_run_at: float | None,
+        now: float,
+    ) -> dict[str, Any]:
+        """The fields a create or an edit sets from a checked request."""
+        return {
+            "name": request.name,
+            "group": request.group,
+            "cron": recurrence.cron,
+            "timezone": request.timezone,
+            "job": request.job,
+            "enabled": request.enabled,
+            "concurrency_policy": request.concurrency_policy,
+            "misfire_policy": request.misfire_policy,
+            "starting_deadline_seconds": request.starting_deadline_seconds,
+            "start_at": start_at,
+            "end_at": end_at,
+            "next_run_at": next_run_at if request.enabled else None,
+            "updated_at": now,
+        }
+
     def create(self, user: str, body: Any) -> Schedule:
         request, recurrence = self._validated(user, body)
         now = self.clock()
@@ -249,21 +275,9 @@ class ScheduleService:
             raise InvalidInput("The schedule ends before it would ever run", field="end_at")
         schedule = Schedule(
             id=secrets.token_hex(8),
-            name=request.name,
             user=user,
-            group=request.group,
-            cron=recurrence.cron,
-            timezone=request.timezone,
-            job=request.job,
-            enabled=request.enabled,
-            concurrency_policy=request.concurrency_policy,
-            misfire_policy=request.misfire_policy,
-            starting_deadline_seconds=request.starting_deadline_seconds,
-            start_at=start_at,
-            end_at=end_at,
-            next_run_at=next_run_at if request.enabled else None,
             created_at=now,
-            updated_at=now,
+            **self._settings(request, recurrence, start_at, end_at, next_run_at, now),
         )
         self.store.insert(schedule)
         self._changed()
@@ -304,20 +318,8 @@ class ScheduleService:
             next_run_at = self.next_tick(recurrence, now, start_at, end_at)
         self.store.update(
             schedule.id,
-            name=request.name,
-            group=request.group,
-            cron=recurrence.cron,
-            timezone=request.timezone,
-            job=request.job,
-            enabled=request.enabled,
-            concurrency_policy=request.concurrency_policy,
-            misfire_policy=request.misfire_policy,
-            starting_deadline_seconds=request.starting_deadline_seconds,
-            start_at=start_at,
-            end_at=end_at,
-            next_run_at=next_run_at if request.enabled else None,
             invalid_reason=None,
-            updated_at=now,
+            **self._settings(request, recurrence, start_at, end_at, next_run_at, now),
         )
         self._changed()
         return self.get(user, schedule.id)
