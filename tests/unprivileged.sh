@@ -51,7 +51,7 @@ echo "unprivileged tests: as $user, uid $("${as_account[@]}" id -u), gid $("${as
 status=0
 "${as_account[@]}" env -u XDG_RUNTIME_DIR \
     HOME="$base/home" TMPDIR="$base/tmp" USER="$user" LOGNAME="$user" \
-    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONDONTWRITEBYTECODE=1 HYPOTHESIS_STORAGE_DIRECTORY="$base/hypothesis" \
     "$python" -m pytest -m unprivileged -p no:cacheprovider --basetemp="$base/pytest" "$@" \
     || status=$?
 if [ "$status" -eq 5 ]; then
