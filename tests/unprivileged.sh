@@ -14,7 +14,9 @@ python=$1
 shift
 account=${JOBS_TEST_ACCOUNT:-jobs-test}
 account_gid=100
-base=$(mktemp -d "${TMPDIR:-/tmp}/jupyterlab-jobs-unprivileged.XXXXXX")
+# Short paths: Unix socket paths (the jobs' launcher and notifications, under TMPDIR for a
+# deep data_dir) hold at most 107 bytes.
+base=$(mktemp -d /tmp/jju.XXXXXX)
 trap 'rm -rf "$base"' EXIT
 mkdir "$base/home" "$base/tmp"
 
