@@ -305,3 +305,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_sep("-", "10 000 jobs in the panel (test-output/perf.json)")
         for key, value in json.loads(perf.read_text()).items():
             terminalreporter.write_line(f"{key}: {value}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The empty-state test needs the session's lab server before any job exists: it runs
+    first, whichever test files sort before test_jobs.py."""
+    items.sort(key=lambda item: item.name != "test_empty_state_tells_a_new_user_what_to_do")
