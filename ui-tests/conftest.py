@@ -308,6 +308,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The empty-state test needs the session's lab server before any job exists: it runs
-    first, whichever test files sort before test_jobs.py."""
-    items.sort(key=lambda item: item.name != "test_empty_state_tells_a_new_user_what_to_do")
+    """test_jobs.py runs first, in its own order: its first test needs the session's lab
+    server before any job exists, and the next ones start from the page it leaves (newer
+    test files sort before it)."""
+    items.sort(key=lambda item: item.path.name != "test_jobs.py")
