@@ -57,6 +57,8 @@ c.JupyterHub.custom_scopes = {
 c.JupyterHub.load_roles = [
     # Every user may call the jobs service (what they see there is their groups' jobs).
     {"name": "user", "scopes": ["self", "access:services!service=jobs"]},
+    # The service asks the hub for a schedule owner's groups at each tick.
+    {"name": "jobs-service", "scopes": ["read:users:groups"], "services": ["jobs"]},
 ]
 c.JupyterHub.services = [
     {

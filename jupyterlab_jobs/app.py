@@ -236,6 +236,7 @@ class JobsApp(ExtensionApp):
             backend=self.backend,
             groups_for=provider.groups_for,
             admin_groups_for=provider.admin_groups_for,
+            current_groups_for=provider.current_groups_for,
             max_runtime_seconds=self.max_runtime_seconds,
             log_retention_seconds=self.log_retention_seconds,
             record_retention_seconds=self.record_retention_seconds,

@@ -42,6 +42,12 @@ class Conflict(JobsError):
     status = 409
 
 
+class Unavailable(JobsError):
+    """Something the answer depends on (the hub's API) could not be reached."""
+
+    status = 503
+
+
 class LogsGone(JobsError):
     """The job's logs were removed by the retention policy."""
 

@@ -18,6 +18,8 @@ from typing import Any
 from traitlets import Dict, List, Unicode
 from traitlets.config import LoggingConfigurable
 
+from .errors import Unavailable, quoted
+
 
 def default_user() -> str:
     """The job owner when the server is not under JupyterHub: the OS user."""
@@ -33,6 +35,11 @@ class GroupsProvider(LoggingConfigurable):
     def admin_groups_for(self, user: str) -> list[str]:
         """Groups whose every job ``user`` may see and cancel without being a member."""
         return []
+
+    def current_groups_for(self, user: str) -> list[str]:
+        """The groups ``user`` is in now, for work done without a request of theirs (a
+        schedule's tick). Providers that answer from a request's identity ask again."""
+        return self.groups_for(user)
 
 
 class StaticGroupsProvider(GroupsProvider):
@@ -91,15 +98,23 @@ class JupyterHubGroupsProvider(GroupsProvider):
     ).tag(config=True)
 
     def groups_for(self, user: str) -> list[str]:
-        if not self.hub_api_url:
-            self.log.warning("JupyterHubGroupsProvider: no hub API URL; user has no groups")
+        try:
+            return self.ask_hub(user)
+        except Unavailable as error:
+            self.log.warning("%s; %s has no groups", error.message, user)
             return []
+
+    def ask_hub(self, user: str) -> list[str]:
+        """The hub's current answer for ``user``'s groups; ``Unavailable`` if none."""
+        if not self.hub_api_url:
+            raise Unavailable("No JupyterHub API URL is configured ($JUPYTERHUB_API_URL)")
         url = f"{self.hub_api_url.rstrip('/')}/users/{urllib.parse.quote(user)}"
         request = urllib.request.Request(url, headers={"Authorization": f"token {self.api_token}"})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 body: dict[str, Any] = json.load(response)
         except (OSError, ValueError) as error:
-            self.log.warning("Could not read groups of %s from JupyterHub: %s", user, error)
-            return []
+            raise Unavailable(
+                f"Could not read the groups of {quoted(user)} from JupyterHub: {error}"
+            ) from error
         return sorted(str(name) for name in body.get("groups", []))

@@ -78,6 +78,7 @@ class JobService:
         backend: Backend,
         groups_for: Callable[[str], list[str]],
         admin_groups_for: Callable[[str], list[str]] | None = None,
+        current_groups_for: Callable[[str], list[str]] | None = None,
         max_runtime_seconds: int = 86400,
         log_retention_seconds: int = 7 * 86400,
         record_retention_seconds: int = 0,
@@ -100,6 +101,7 @@ class JobService:
         self.backend = backend
         self._groups_for = groups_for
         self._admin_groups_for = admin_groups_for
+        self._current_groups_for = current_groups_for or groups_for
         self.max_runtime_seconds = max_runtime_seconds
         self.log_retention_seconds = log_retention_seconds
         self.record_retention_seconds = record_retention_seconds
@@ -109,14 +111,16 @@ class JobService:
         self.queue = Dispatcher(store=store, backend=backend, spec_for=self._spec, log=self.log)
 
     # -- who may do what ---------------------------------------------------------------
-    def groups_of(self, user: str) -> list[str]:
-        """The catalog groups ``user`` belongs to (the provider's answer, cached briefly)."""
+    def groups_of(self, user: str, *, current: bool = False) -> list[str]:
+        """The catalog groups ``user`` belongs to: the provider's answer, cached briefly,
+        or with ``current`` asked again (work done without a request of theirs)."""
         now = time.monotonic()
         cached = self._groups_cache.get(user)
-        if cached and now - cached[0] < self.groups_cache_seconds:
+        if not current and cached and now - cached[0] < self.groups_cache_seconds:
             return cached[1]
         configured = {g.name for g in self.catalog.groups}
-        groups = sorted(set(self._groups_for(user)) & configured)
+        ask = self._current_groups_for if current else self._groups_for
+        groups = sorted(set(ask(user)) & configured)
         self._groups_cache[user] = (now, groups)
         return groups
 
@@ -241,11 +245,11 @@ class JobService:
             }
         return JobSpec(job, instance_type, image, datasets, env, files)
 
-    def _check_choices(self, user: str, request: JobRequest) -> None:
+    def _check_choices(self, user: str, request: JobRequest, *, current: bool) -> None:
         # An unknown group is answered like one the user is not in: which groups exist
         # is not revealed.
         group = self.catalog.group(request.group)
-        if group is None or group.name not in self.groups_of(user):
+        if group is None or group.name not in self.groups_of(user, current=current):
             raise not_a_member(request.group)
         if request.instance_type not in group.instance_types:
             raise InvalidInput(
@@ -260,16 +264,20 @@ class JobService:
                 field="image",
             )
 
-    def check_request(self, user: str, body: Any) -> JobRequest:
-        """The request a job body makes, checked for ``user`` (schedules check theirs)."""
+    def check_request(self, user: str, body: Any, *, current: bool = False) -> JobRequest:
+        """The request a job body makes, checked for ``user`` (schedules check theirs);
+        ``current``: with their groups asked again."""
         request = job_request(body)
-        self._check_choices(user, request)
+        self._check_choices(user, request, current=current)
         return request
 
     def create(
         self, user: str, body: Any, *, rerun: Job | None = None, origin: Origin | None = None
     ) -> Job:
-        request = self.check_request(user, body)
+        # A schedule's tick acts for its owner without a request of theirs: their
+        # membership is asked again, not taken from a cache or their last request.
+        tick = origin is not None and origin.scheduled_for is not None
+        request = self.check_request(user, body, current=tick)
         instance_type = self.catalog.instance_type(request.instance_type)
         assert instance_type is not None  # checked against the group above
         job = Job(

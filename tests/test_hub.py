@@ -1,10 +1,11 @@
 """The JupyterHub service mode against a real JupyterHub (one hub for the module).
 
 Users and hub groups: alice (research), bob (ops), carol (both), dave (ops), frank
-(research; removed from it by a test), erin (no group, custom:jobs:admin!group=research),
-admin (hub admin). The jobs service is hub-managed as `jobs`; every user's server runs the
-extension in client mode. gina's server points at a port where nothing listens, hank's
-at one that never answers.
+(research; removed from it by a test), ivy (research; removed by the schedule test), erin
+(no group, custom:jobs:admin!group=research), admin (hub admin). The jobs service is
+hub-managed as `jobs` (allowed to read users' groups); every user's server runs the
+extension in client mode. gina's server points at a port where nothing listens, hank's at
+one that never answers.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def extra_config(dead_url: str, slow_url: str) -> str:
 import os
 c.Authenticator.admin_users = {{"admin"}}
 c.JupyterHub.load_groups = {{
-    "research": {{"users": ["alice", "carol", "frank"]}},
+    "research": {{"users": ["alice", "carol", "frank", "ivy"]}},
     "ops": {{"users": ["bob", "carol", "dave"]}},
     "staff": {{"users": ["gina", "hank"]}},  # no such group in the catalog
 }}
@@ -50,6 +51,7 @@ c.JupyterHub.load_roles = [
       "users": ["erin"]}},
     {{"name": "other-service", "scopes": ["access:services!service=jobs"],
       "services": ["other"]}},
+    {{"name": "jobs-service", "scopes": ["read:users:groups"], "services": ["jobs"]}},
 ]
 c.JupyterHub.services[0]["command"] += [
     "--JobsServiceApp.groups_cache_seconds={CACHE_SECONDS}",
@@ -565,3 +567,44 @@ def test_schedules_work_through_a_users_server_and_fire_in_the_service(hub: Hub)
     deleted = hub.server("alice", "DELETE", f"schedules/{schedule['id']}")
     assert deleted.status in (200, 204), deleted
     assert hub.server("alice", "GET", f"schedules/{schedule['id']}").status == 404
+
+
+def test_each_tick_asks_the_hub_for_its_owners_groups(hub: Hub) -> None:
+    """Ticks fire in the service without a request of the owner's: at each tick the hub
+    is asked for the owner's groups (the service's own token has read:users:groups), so
+    one after the owner left the group is recorded as invalid and runs nothing, even
+    though the service's last answer for the owner still had the group."""
+    body = {
+        "name": "every minute",
+        "group": "research",
+        "cron": "* * * * *",
+        "timezone": "UTC",
+        "concurrency_policy": "allow",
+        "job": {"command": "echo tick", **QUICK},
+    }
+    created = hub.service("ivy", "POST", "schedules", body)
+    assert created.status == 201, created
+    runs_path = f"schedules/{created.json['id']}/runs"
+
+    def runs(count: int) -> list[Any]:
+        end = time.monotonic() + 90  # a tick a minute
+        while True:
+            reply = hub.service("carol", "GET", runs_path)  # carol is in research
+            assert reply.status == 200, reply
+            if len(reply.json["runs"]) >= count:
+                return list(reply.json["runs"])
+            assert time.monotonic() < end, reply
+            time.sleep(0.5)
+
+    try:
+        (first,) = runs(1)
+        assert first["job"] is not None, first
+        assert hub.wait("carol", first["job"]["id"], {"Succeeded"})["trigger"] == "schedule"
+        removed = hub.admin("DELETE", "/hub/api/groups/research/users", {"users": ["ivy"]})
+        assert removed.status == 200, removed
+        newest = max(runs(2), key=lambda run: run["scheduled_for"])
+        assert newest["reason"] == "invalid" and newest["job"] is None, newest
+        assert "not a member of group 'research'" in newest["message"]
+    finally:
+        hub.admin("POST", "/hub/api/groups/research/users", {"users": ["ivy"]})
+        assert hub.service("ivy", "DELETE", f"schedules/{created.json['id']}").status == 204

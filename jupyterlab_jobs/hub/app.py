@@ -119,6 +119,9 @@ class JobsServiceApp(Application):
             access_scopes={f"access:services!service={self.service_name}"},
             cache_max_age=int(self.groups_cache_seconds),
         )
+        # Ticks ask the hub for their owner's groups as the service itself.
+        groups.hub_api_url = self.hub_auth.api_url
+        groups.api_token = self.hub_auth.api_token
         self.identity = HubServiceIdentityProvider(
             parent=self, hub_auth=self.hub_auth, groups=groups
         )

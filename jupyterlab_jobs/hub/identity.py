@@ -16,12 +16,14 @@ from jupyterhub.services.auth import HubAuth, check_scopes
 from tornado import web
 from traitlets import Instance, List, Unicode
 
-from ..identity import GroupsProvider
+from ..identity import JupyterHubGroupsProvider
 
 ADMIN_SCOPE = "custom:jobs:admin"
 ALL_GROUPS = "*"
 # Requests that only read may use the hub's cached answer; all others ask again.
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A service acts under a name no user can have (hub user names have no ':').
+SERVICE_PREFIX = "service:"
 
 
 def admin_groups(scopes: list[str]) -> list[str]:
@@ -36,11 +38,13 @@ def admin_groups(scopes: list[str]) -> list[str]:
     return sorted(groups)
 
 
-class HubGroupsProvider(GroupsProvider):
+class HubGroupsProvider(JupyterHubGroupsProvider):
     """Each user's groups as the hub last said for one of their requests.
 
     The identity provider records every answer before the request is handled, so the
-    JobService always acts on the groups of the request it serves.
+    JobService always acts on the groups of the request it serves. Work done without a
+    request (a schedule's tick) asks the hub's API with the service's own token, which
+    needs the ``read:users:groups`` scope.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -59,6 +63,13 @@ class HubGroupsProvider(GroupsProvider):
     def admin_groups_for(self, user: str) -> list[str]:
         with self._lock:
             return list(self._groups.get(user, ([], []))[1])
+
+    def current_groups_for(self, user: str) -> list[str]:
+        if user.startswith(SERVICE_PREFIX):  # a service is in no group
+            return []
+        groups = self.ask_hub(user)
+        self.record(user, groups, self.admin_groups_for(user))
+        return groups
 
 
 class HubUser(User):
@@ -100,7 +111,6 @@ class HubServiceIdentityProvider(IdentityProvider):
         if not name or (kind != "user" and name not in self.allowed_services):
             raise web.HTTPError(403, f"A token of a {kind} may not use the jobs service")
         groups = [str(g) for g in model.get("groups", [])] if kind == "user" else []
-        # A service acts under a name no user can have (hub user names have no ':').
-        username = name if kind == "user" else f"service:{name}"
+        username = name if kind == "user" else f"{SERVICE_PREFIX}{name}"
         self.groups.record(username, groups, admin_groups(list(model.get("scopes", []))))
         return HubUser(username=username)
