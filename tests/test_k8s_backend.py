@@ -438,7 +438,7 @@ def test_the_watch_resumes_from_its_resource_version_after_a_dropped_stream(
     job = start(running, make_spec())
     pod = pod_name(cluster, running, job)
     poll_until(running, job, progress(PENDING, "Waiting for resources: waiting for a node"))
-    pods = running._reflectors["pods"]
+    pods = running._cache.reflectors["pods"]
     seen = pods.resource_version
     cluster.pause_watches()
     cluster.run_pod(pod)  # happens while the stream is cut
@@ -455,7 +455,7 @@ def test_410_gone_lists_again(cluster: FakeCluster, running: KubernetesBackend) 
     job = start(running, make_spec())
     pod = pod_name(cluster, running, job)
     poll_until(running, job, progress(PENDING, "Waiting for resources: waiting for a node"))
-    pods = running._reflectors["pods"]
+    pods = running._cache.reflectors["pods"]
     cluster.pause_watches()
     cluster.run_pod(pod)
     cluster.compact()  # the version the reflector holds is gone
@@ -472,7 +472,7 @@ def test_the_watch_backs_off_and_recovers_when_the_server_fails(
     job = start(running, make_spec())
     pod = pod_name(cluster, running, job)
     poll_until(running, job, progress(PENDING, "Waiting for resources: waiting for a node"))
-    pods = running._reflectors["pods"]
+    pods = running._cache.reflectors["pods"]
     original = cluster.namespace
     cluster.namespace = "elsewhere"  # every request now fails with 403
     cluster.drop_streams()
