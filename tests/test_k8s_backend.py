@@ -20,6 +20,8 @@ from unittest.mock import ANY
 
 import pytest
 from fake_k8s import FakeCluster, rfc3339, wait_for
+from traitlets import TraitError
+from traitlets.config import Config
 
 from jupyterlab_jobs.backends.base import (
     DEADLINE,
@@ -34,6 +36,7 @@ from jupyterlab_jobs.backends.base import (
 from jupyterlab_jobs.backends.kubernetes import KubernetesBackend
 from jupyterlab_jobs.backends.kubernetes.backend import DELETED_OUTSIDE, NEVER_STARTED
 from jupyterlab_jobs.backends.kubernetes.reflector import Reflector
+from jupyterlab_jobs.backends.kubernetes.settings import KubernetesSettings
 from jupyterlab_jobs.catalog import Dataset, Image, InstanceType
 from jupyterlab_jobs.models import PENDING, PREPARING, RUNNING, Job
 
@@ -736,6 +739,27 @@ def test_namespace_comes_from_the_kubeconfig_context(cluster: FakeCluster, tmp_p
         **BACKEND_OPTIONS,
     )
     assert explicit.ns == "batch"
+
+
+def test_options_are_configured_under_the_backends_name(tmp_path: Path) -> None:
+    # The options are declared on a base class (settings.KubernetesSettings): traitlets
+    # still applies and validates them from the c.KubernetesBackend section.
+    options = {
+        "namespace": "batch",
+        "config_source": "kubeconfig",
+        "grace_seconds": 7,
+        "extra_env": {"TEAM": "a"},
+    }
+    backend = KubernetesBackend(
+        config=Config({"KubernetesBackend": options}), data_dir=str(tmp_path)
+    )
+    assert {name: getattr(backend, name) for name in options} == options
+    assert set(KubernetesSettings.class_traits(config=True)) <= set(
+        KubernetesBackend.class_traits(config=True)
+    )
+    bad = Config({"KubernetesBackend": {"group_pvc_template": "Project_{group}"}})
+    with pytest.raises(TraitError, match="does not make a valid name"):
+        KubernetesBackend(config=bad, data_dir=str(tmp_path))
 
 
 def test_every_trait_is_documented() -> None:
