@@ -56,7 +56,7 @@ class ClusterClient(KubernetesSettings):
         super().__init__(**kwargs)
         self._client_lock = threading.Lock()
         self._api_client: client.ApiClient | None = None
-        self._apis: dict[Any, Any] = {}
+        self._apis: dict[type[Any], Any] = {}  # BatchV1Api, CoreV1Api, ...
         self._resolved_namespace = ""
 
     def api_client(self) -> client.ApiClient:
@@ -106,7 +106,7 @@ class ClusterClient(KubernetesSettings):
         self.api_client()
         return self._resolved_namespace
 
-    def _api(self, api_class: Any) -> Any:
+    def _api(self, api_class: type[Any]) -> Any:
         """The ``api_class`` object of the current client (made once: the first costs
         about a second)."""
         api_client = self.api_client()
@@ -126,7 +126,7 @@ class ClusterClient(KubernetesSettings):
 
     # -- requests ------------------------------------------------------------------------
     def _request(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        """The raw response of ``method`` in the namespace, with the request timeout."""
+        """The raw (undecoded) response of ``method(*args)``, with the request timeout."""
         return method(
             *args,
             _request_timeout=self.request_timeout_seconds,

@@ -242,7 +242,7 @@ class KubernetesBackend(ClusterClient, Backend):
 
     def _stop_threads(self) -> None:
         workers: list[Reflector | LogPump | PodMetrics] = [
-            *self._cache.close(),
+            *self._cache.take_all(),
             *self._pumps.take_all(),
         ]
         if self._metrics is not None:

@@ -79,11 +79,10 @@ class ClusterCache:
         for reflector in reflectors.values():
             reflector.start()
 
-    def close(self) -> list[Reflector]:
-        """Ask the reflectors to stop and forget them; the caller joins them."""
+    def take_all(self) -> list[Reflector]:
+        """Hand over the reflectors (to be stopped) and forget them: not ready again
+        until the next ``open``."""
         reflectors, self.reflectors = list(self.reflectors.values()), {}
-        for reflector in reflectors:
-            reflector.stop()
         self._on_change = lambda job_id: None
         return reflectors
 
