@@ -20,6 +20,8 @@ from unittest.mock import ANY
 
 import pytest
 from fake_k8s import FakeCluster, rfc3339, wait_for
+from traitlets import TraitError
+from traitlets.config import Config
 
 from jupyterlab_jobs.backends.base import (
     DEADLINE,
@@ -33,6 +35,8 @@ from jupyterlab_jobs.backends.base import (
 )
 from jupyterlab_jobs.backends.kubernetes import KubernetesBackend
 from jupyterlab_jobs.backends.kubernetes.backend import DELETED_OUTSIDE, NEVER_STARTED
+from jupyterlab_jobs.backends.kubernetes.reflector import Reflector
+from jupyterlab_jobs.backends.kubernetes.settings import KubernetesSettings
 from jupyterlab_jobs.catalog import Dataset, Image, InstanceType
 from jupyterlab_jobs.models import PENDING, PREPARING, RUNNING, Job
 
@@ -432,13 +436,21 @@ def test_poll_reads_the_cache_and_never_calls_the_api(
 
 
 # -- the watch ----------------------------------------------------------------------------
-def test_the_watch_resumes_from_its_resource_version_after_a_dropped_stream(
+def waiting_for_a_node(
     cluster: FakeCluster, running: KubernetesBackend
-) -> None:
+) -> tuple[Job, str, Reflector]:
+    """A started job whose pod waits for a node (seen by poll), its pod's name, and the
+    backend's reflector of pods."""
     job = start(running, make_spec())
     pod = pod_name(cluster, running, job)
     poll_until(running, job, progress(PENDING, "Waiting for resources: waiting for a node"))
-    pods = running._reflectors["pods"]
+    return job, pod, running._cache.reflectors["pods"]
+
+
+def test_the_watch_resumes_from_its_resource_version_after_a_dropped_stream(
+    cluster: FakeCluster, running: KubernetesBackend
+) -> None:
+    job, pod, pods = waiting_for_a_node(cluster, running)
     seen = pods.resource_version
     cluster.pause_watches()
     cluster.run_pod(pod)  # happens while the stream is cut
@@ -452,10 +464,7 @@ def test_the_watch_resumes_from_its_resource_version_after_a_dropped_stream(
 
 
 def test_410_gone_lists_again(cluster: FakeCluster, running: KubernetesBackend) -> None:
-    job = start(running, make_spec())
-    pod = pod_name(cluster, running, job)
-    poll_until(running, job, progress(PENDING, "Waiting for resources: waiting for a node"))
-    pods = running._reflectors["pods"]
+    job, pod, pods = waiting_for_a_node(cluster, running)
     cluster.pause_watches()
     cluster.run_pod(pod)
     cluster.compact()  # the version the reflector holds is gone
@@ -469,10 +478,7 @@ def test_410_gone_lists_again(cluster: FakeCluster, running: KubernetesBackend) 
 def test_the_watch_backs_off_and_recovers_when_the_server_fails(
     cluster: FakeCluster, running: KubernetesBackend
 ) -> None:
-    job = start(running, make_spec())
-    pod = pod_name(cluster, running, job)
-    poll_until(running, job, progress(PENDING, "Waiting for resources: waiting for a node"))
-    pods = running._reflectors["pods"]
+    job, pod, pods = waiting_for_a_node(cluster, running)
     original = cluster.namespace
     cluster.namespace = "elsewhere"  # every request now fails with 403
     cluster.drop_streams()
@@ -483,13 +489,20 @@ def test_the_watch_backs_off_and_recovers_when_the_server_fails(
 
 
 # -- logs ---------------------------------------------------------------------------------
-def test_logs_are_followed_resumed_after_a_drop_and_outlive_the_pod(
-    cluster: FakeCluster, running: KubernetesBackend
-) -> None:
+def a_running_job(cluster: FakeCluster, running: KubernetesBackend) -> tuple[Job, str]:
+    """A started job whose pod runs (seen by poll, so its log is followed), and the pod's
+    name."""
     job = start(running, make_spec())
     pod = pod_name(cluster, running, job)
     cluster.run_pod(pod)
     poll_until(running, job, progress(RUNNING))
+    return job, pod
+
+
+def test_logs_are_followed_resumed_after_a_drop_and_outlive_the_pod(
+    cluster: FakeCluster, running: KubernetesBackend
+) -> None:
+    job, pod = a_running_job(cluster, running)
     path = running.log_path(job)
     cluster.add_log(pod, "one\n")
     cluster.add_log(pod, "two\n")
@@ -516,10 +529,7 @@ def test_logs_are_followed_resumed_after_a_drop_and_outlive_the_pod(
 def test_lines_with_the_same_timestamp_are_neither_lost_nor_doubled(
     cluster: FakeCluster, running: KubernetesBackend
 ) -> None:
-    job = start(running, make_spec())
-    pod = pod_name(cluster, running, job)
-    cluster.run_pod(pod)
-    poll_until(running, job, progress(RUNNING))
+    job, pod = a_running_job(cluster, running)
     moment = time.time_ns()
     cluster.add_log(pod, "a\n", at_ns=moment)
     cluster.add_log(pod, "b\n", at_ns=moment)
@@ -729,6 +739,27 @@ def test_namespace_comes_from_the_kubeconfig_context(cluster: FakeCluster, tmp_p
         **BACKEND_OPTIONS,
     )
     assert explicit.ns == "batch"
+
+
+def test_options_are_configured_under_the_backends_name(tmp_path: Path) -> None:
+    # The options are declared on a base class (settings.KubernetesSettings): traitlets
+    # still applies and validates them from the c.KubernetesBackend section.
+    options = {
+        "namespace": "batch",
+        "config_source": "kubeconfig",
+        "grace_seconds": 7,
+        "extra_env": {"TEAM": "a"},
+    }
+    backend = KubernetesBackend(
+        config=Config({"KubernetesBackend": options}), data_dir=str(tmp_path)
+    )
+    assert {name: getattr(backend, name) for name in options} == options
+    assert set(KubernetesSettings.class_traits(config=True)) <= set(
+        KubernetesBackend.class_traits(config=True)
+    )
+    bad = Config({"KubernetesBackend": {"group_pvc_template": "Project_{group}"}})
+    with pytest.raises(TraitError, match="does not make a valid name"):
+        KubernetesBackend(config=bad, data_dir=str(tmp_path))
 
 
 def test_every_trait_is_documented() -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from .api import json_body
+
 Obj = dict[str, Any]
 GONE = 410
 
@@ -178,10 +180,7 @@ class Reflector:
                 **self._selectors(),
                 **extra,
             )
-            try:
-                page = json.loads(response.data)
-            finally:
-                response.release_conn()
+            page = json_body(response)
             items.extend(page.get("items") or [])
             metadata = page.get("metadata") or {}
             token = metadata.get("continue")
