@@ -8,9 +8,9 @@ import { IJob, IJobRequest, IOptions } from './api';
 import {
   ChoiceFields,
   consistentChoices,
-  FieldError,
   serverErrors
 } from './components/CreateJobForm';
+import { FieldRow, FormError } from './components/FormParts';
 import { slot, withNodes } from './components/translated';
 import { JobsModel } from './model';
 import { parametersOfNotebook, parseParameters } from './parameters';
@@ -113,20 +113,25 @@ class NotebookJobBody
           errors={errors}
           onChange={choices => set(choices)}
         />
-        <div className="jp-Jobs-field">
-          <label htmlFor="jp-Jobs-notebook-name">{trans.__('Job name')}</label>
+        <FieldRow
+          id="jp-Jobs-notebook-name"
+          label={trans.__('Job name')}
+          field="name"
+          error={errors.name}
+        >
           <InputGroup
             id="jp-Jobs-notebook-name"
             name="name"
             value={value.name}
             onChange={e => set({ name: e.currentTarget.value })}
           />
-          <FieldError field="name" error={errors.name} />
-        </div>
-        <div className="jp-Jobs-field">
-          <label htmlFor="jp-Jobs-notebook-parameters">
-            {trans.__('Parameters')}
-          </label>
+        </FieldRow>
+        <FieldRow
+          id="jp-Jobs-notebook-parameters"
+          label={trans.__('Parameters')}
+          field="parameters"
+          error={errors.parameters}
+        >
           <textarea
             id="jp-Jobs-notebook-parameters"
             name="parameters"
@@ -158,13 +163,8 @@ class NotebookJobBody
                     'The notebook has no cell tagged "parameters": the values are injected at its top.'
                   )}
           </div>
-          <FieldError field="parameters" error={errors.parameters} />
-        </div>
-        {(errors.form || errors.command) && (
-          <div className="jp-Jobs-formError" role="alert">
-            {errors.form || errors.command}
-          </div>
-        )}
+        </FieldRow>
+        <FormError message={errors.form || errors.command} />
       </div>
     );
   }

@@ -1,0 +1,121 @@
+import { TranslationBundle } from '@jupyterlab/translation';
+import { Button, HTMLSelect, IOptionProps } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { IOptions } from '../api';
+
+/** An error shown under the field it is about. */
+export function FieldError(props: {
+  field: string;
+  error?: string | null;
+}): JSX.Element | null {
+  if (!props.error) {
+    return null;
+  }
+  return (
+    <div className="jp-Jobs-fieldError" role="alert" data-field={props.field}>
+      {props.error}
+    </div>
+  );
+}
+
+export interface IFieldRowProps {
+  /** The control's id, which the label names; none for a value shown as it is. */
+  id?: string;
+  label: string;
+  /** The request field whose error shows under the control. */
+  field?: string;
+  error?: string | null;
+  /** The control, and any hint below it. */
+  children: React.ReactNode;
+}
+
+/** One row of a form: its label, its control (and hints), the error about it. */
+export function FieldRow(props: IFieldRowProps): JSX.Element {
+  return (
+    <div className="jp-Jobs-field">
+      <label htmlFor={props.id}>{props.label}</label>
+      {props.children}
+      {props.field && <FieldError field={props.field} error={props.error} />}
+    </div>
+  );
+}
+
+export interface ISelectFieldProps {
+  id: string;
+  /** The select's name, also the field its error is about. */
+  name: string;
+  label: string;
+  value: string;
+  options: (string | IOptionProps)[];
+  onChange: (value: string) => void;
+  error?: string | null;
+  /** Hints shown between the select and its error. */
+  children?: React.ReactNode;
+}
+
+/** The user's groups as the choices of a drop-down, by display name. */
+export function groupChoices(options: IOptions | null): IOptionProps[] {
+  return (options?.groups ?? []).map(g => ({
+    label: g.display_name || g.name,
+    value: g.name
+  }));
+}
+
+/** A form row whose control is a drop-down. */
+export function SelectField(props: ISelectFieldProps): JSX.Element {
+  return (
+    <FieldRow
+      id={props.id}
+      label={props.label}
+      field={props.name}
+      error={props.error}
+    >
+      <HTMLSelect
+        id={props.id}
+        name={props.name}
+        value={props.value}
+        onChange={e => props.onChange(e.currentTarget.value)}
+        options={props.options}
+      />
+      {props.children}
+    </FieldRow>
+  );
+}
+
+/** The error of a whole form (not of one field), above its buttons. */
+export function FormError(props: {
+  message?: string | null;
+}): JSX.Element | null {
+  if (!props.message) {
+    return null;
+  }
+  return (
+    <div className="jp-Jobs-formError" role="alert">
+      {props.message}
+    </div>
+  );
+}
+
+/** A form's Cancel and submit buttons; the submit button is off while `busy`. */
+export function FormButtons(props: {
+  submitLabel: string;
+  busy: boolean;
+  onCancel: () => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  return (
+    <div className="jp-Jobs-formButtons">
+      <Button type="button" minimal onClick={() => props.onCancel()}>
+        {props.trans.__('Cancel')}
+      </Button>
+      <Button
+        type="submit"
+        className="jp-Jobs-submit jp-mod-styled jp-mod-accept"
+        disabled={props.busy}
+      >
+        {props.submitLabel}
+      </Button>
+    </div>
+  );
+}
