@@ -1,7 +1,7 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { InputGroup, ReactWidget } from '@jupyterlab/ui-components';
+import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { IJob, IJobRequest, IOptions } from './api';
@@ -10,7 +10,7 @@ import {
   consistentChoices,
   serverErrors
 } from './components/CreateJobForm';
-import { FieldRow, FormError } from './components/FormParts';
+import { FormError, TextField } from './components/FormParts';
 import { slot, withNodes } from './components/translated';
 import { JobsModel } from './model';
 import { parametersOfNotebook, parseParameters } from './parameters';
@@ -113,35 +113,24 @@ class NotebookJobBody
           errors={errors}
           onChange={choices => set(choices)}
         />
-        <FieldRow
+        <TextField
           id="jp-Jobs-notebook-name"
+          name="name"
           label={trans.__('Job name')}
-          field="name"
+          value={value.name}
+          onChange={name => set({ name })}
           error={errors.name}
-        >
-          <InputGroup
-            id="jp-Jobs-notebook-name"
-            name="name"
-            value={value.name}
-            onChange={e => set({ name: e.currentTarget.value })}
-          />
-        </FieldRow>
-        <FieldRow
+        />
+        <TextField
           id="jp-Jobs-notebook-parameters"
+          name="parameters"
           label={trans.__('Parameters')}
-          field="parameters"
+          rows={5}
+          value={value.parameters}
+          placeholder={trans.__('alpha = 0.5\nepochs = 3\nlabel = first run')}
+          onChange={parameters => set({ parameters })}
           error={errors.parameters}
         >
-          <textarea
-            id="jp-Jobs-notebook-parameters"
-            name="parameters"
-            className="jp-Jobs-command"
-            rows={5}
-            spellCheck={false}
-            value={value.parameters}
-            placeholder={trans.__('alpha = 0.5\nepochs = 3\nlabel = first run')}
-            onChange={e => set({ parameters: e.currentTarget.value })}
-          />
           <div className="jp-Jobs-hint">
             {withNodes(
               trans.__(
@@ -163,7 +152,7 @@ class NotebookJobBody
                     'The notebook has no cell tagged "parameters": the values are injected at its top.'
                   )}
           </div>
-        </FieldRow>
+        </TextField>
         <FormError message={errors.form || errors.command} />
       </div>
     );

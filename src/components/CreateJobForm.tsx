@@ -1,5 +1,5 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button, InputGroup } from '@jupyterlab/ui-components';
+import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
@@ -13,11 +13,11 @@ import {
 import { FieldErrors, trimRequest, validateJobRequest } from '../validation';
 import { BackHeader } from './DetailPlaceholder';
 import {
-  FieldRow,
   FormButtons,
   FormError,
   groupChoices,
-  SelectField
+  SelectField,
+  TextField
 } from './FormParts';
 import { slot, withNodes } from './translated';
 
@@ -312,42 +312,31 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           setServerFieldErrors({});
         }}
       />
-      <FieldRow
+      <TextField
         id="jp-Jobs-create-name"
+        name="name"
         label={trans.__('Job name')}
-        field="name"
+        value={name}
+        placeholder={trans.__('e.g. train model')}
+        onChange={value => {
+          setName(value);
+          clearServerError('name');
+        }}
         error={errors.name}
-      >
-        <InputGroup
-          id="jp-Jobs-create-name"
-          name="name"
-          value={name}
-          placeholder={trans.__('e.g. train model')}
-          onChange={e => {
-            setName(e.currentTarget.value);
-            clearServerError('name');
-          }}
-        />
-      </FieldRow>
-      <FieldRow
+      />
+      <TextField
         id="jp-Jobs-create-command"
+        name="command"
         label={trans.__('Command')}
-        field="command"
+        rows={8}
+        value={command}
+        placeholder={`cd ${choices.group || '<group>'}\npython -u train.py`}
+        onChange={value => {
+          setCommand(value);
+          clearServerError('command');
+        }}
         error={errors.command}
       >
-        <textarea
-          id="jp-Jobs-create-command"
-          name="command"
-          className="jp-Jobs-command"
-          rows={8}
-          spellCheck={false}
-          value={command}
-          placeholder={`cd ${choices.group || '<group>'}\npython -u train.py`}
-          onChange={e => {
-            setCommand(e.currentTarget.value);
-            clearServerError('command');
-          }}
-        />
         <div className="jp-Jobs-hint">
           {withNodes(
             trans.__(
@@ -361,7 +350,7 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
             <code>python -u</code>
           )}
         </div>
-      </FieldRow>
+      </TextField>
       {props.onSchedule && (
         <fieldset className="jp-Jobs-field jp-Jobs-runWhen">
           <legend>{trans.__('Run')}</legend>

@@ -1,5 +1,10 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button, HTMLSelect, IOptionProps } from '@jupyterlab/ui-components';
+import {
+  Button,
+  HTMLSelect,
+  InputGroup,
+  IOptionProps
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { IOptions } from '../api';
@@ -78,6 +83,51 @@ export function SelectField(props: ISelectFieldProps): JSX.Element {
         onChange={e => props.onChange(e.currentTarget.value)}
         options={props.options}
       />
+      {props.children}
+    </FieldRow>
+  );
+}
+
+export interface ITextFieldProps {
+  id: string;
+  /** The control's name, also the field its error is about. */
+  name: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  placeholder?: string;
+  /** A multi-line field of code (a command, parameters) this many rows high. */
+  rows?: number;
+  error?: string | null;
+  /** Hints shown between the control and its error. */
+  children?: React.ReactNode;
+}
+
+/** A form row whose control is a line of text, or lines of code when it has `rows`. */
+export function TextField(props: ITextFieldProps): JSX.Element {
+  const { id, name, value, placeholder } = props;
+  return (
+    <FieldRow id={id} label={props.label} field={name} error={props.error}>
+      {props.rows ? (
+        <textarea
+          id={id}
+          name={name}
+          className="jp-Jobs-command"
+          rows={props.rows}
+          spellCheck={false}
+          value={value}
+          placeholder={placeholder}
+          onChange={e => props.onChange(e.currentTarget.value)}
+        />
+      ) : (
+        <InputGroup
+          id={id}
+          name={name}
+          value={value}
+          placeholder={placeholder}
+          onChange={e => props.onChange(e.currentTarget.value)}
+        />
+      )}
       {props.children}
     </FieldRow>
   );

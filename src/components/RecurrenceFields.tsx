@@ -15,7 +15,7 @@ import {
   timeText,
   weekdayNames
 } from '../schedules/presets';
-import { FieldError, FieldRow, SelectField } from './FormParts';
+import { FieldError, FieldRow, SelectField, TextField } from './FormParts';
 
 /** The browser's IANA zone: the default of a new schedule. */
 export function browserZone(): string {
@@ -169,20 +169,14 @@ export function RecurrenceFields(props: IRecurrenceFieldsProps): JSX.Element {
         </FieldRow>
       )}
       {preset.kind === 'custom' && (
-        <FieldRow
+        <TextField
           id="jp-Jobs-schedule-cron"
+          name="cron"
           label={trans.__('Cron expression')}
-        >
-          <InputGroup
-            id="jp-Jobs-schedule-cron"
-            name="cron"
-            value={preset.cron}
-            onChange={e =>
-              setPreset({ kind: 'custom', cron: e.currentTarget.value })
-            }
-            placeholder={trans.__('minute hour day-of-month month day-of-week')}
-          />
-        </FieldRow>
+          value={preset.cron}
+          onChange={cron => setPreset({ kind: 'custom', cron })}
+          placeholder={trans.__('minute hour day-of-month month day-of-week')}
+        />
       )}
       <SelectField
         id="jp-Jobs-schedule-timezone"

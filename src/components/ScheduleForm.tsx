@@ -1,4 +1,3 @@
-import { InputGroup } from '@jupyterlab/ui-components';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
@@ -19,7 +18,8 @@ import {
   FormButtons,
   FormError,
   IFieldRowProps,
-  SelectField
+  SelectField,
+  TextField
 } from './FormParts';
 import { browserZone, RecurrenceFields } from './RecurrenceFields';
 
@@ -196,20 +196,15 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
       <h2 className="jp-Jobs-formTitle">
         {schedule ? trans.__('Edit Schedule') : trans.__('Create Schedule')}
       </h2>
-      <FieldRow
+      <TextField
         id="jp-Jobs-schedule-name"
+        name="name"
         label={trans.__('Name')}
-        field="name"
+        value={name}
+        onChange={setName}
+        placeholder={trans.__('e.g. nightly report')}
         error={errors.name}
-      >
-        <InputGroup
-          id="jp-Jobs-schedule-name"
-          name="name"
-          value={name}
-          onChange={e => setName(e.currentTarget.value)}
-          placeholder={trans.__('e.g. nightly report')}
-        />
-      </FieldRow>
+      />
       <ChoiceFields
         options={options}
         value={choices}
@@ -223,21 +218,15 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
           <code>{notebook}</code>
         </FieldRow>
       ) : (
-        <FieldRow
+        <TextField
           id="jp-Jobs-schedule-command"
+          name="command"
           label={trans.__('Command')}
-          field="command"
+          rows={3}
+          value={command}
+          onChange={setCommand}
           error={errors.command}
-        >
-          <textarea
-            id="jp-Jobs-schedule-command"
-            name="command"
-            className="jp-Jobs-command"
-            value={command}
-            onChange={e => setCommand(e.currentTarget.value)}
-            rows={3}
-          />
-        </FieldRow>
+        />
       )}
       <RecurrenceFields
         api={api}
