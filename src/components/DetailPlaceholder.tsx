@@ -1,5 +1,7 @@
-import { Button, caretLeftIcon } from '@jupyterlab/ui-components';
+import { caretLeftIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
+
+import { IconButton } from './IconButton';
 
 /** The header of a page inside the panel: a button back to where it came from. */
 export function BackHeader(props: {
@@ -10,17 +12,16 @@ export function BackHeader(props: {
 }): JSX.Element {
   return (
     <div className="jp-Jobs-detailHeader">
-      <Button
+      <IconButton
+        icon={caretLeftIcon}
+        label={props.label}
         type="button"
         minimal
         small
         className="jp-Jobs-back"
         onClick={() => props.onBack()}
         title={props.title}
-      >
-        <caretLeftIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-        {props.label}
-      </Button>
+      />
     </div>
   );
 }

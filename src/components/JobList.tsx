@@ -3,6 +3,7 @@ import {
   Button,
   HTMLSelect,
   InputGroup,
+  IOptionProps,
   refreshIcon
 } from '@jupyterlab/ui-components';
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -22,7 +23,9 @@ import {
   relativeTime
 } from '../format';
 import { JobsModel } from '../model';
+import { groupChoices } from './FormParts';
 import { useNow, useSignal, useSize } from './hooks';
+import { IconButton } from './IconButton';
 import { StatusBadge, statusLabel } from './StatusBadge';
 import { slot, withNodes } from './translated';
 
@@ -80,6 +83,27 @@ function statusFilterValue(
   const key = [...statuses].sort().join(',');
   const match = filters.find(f => [...f.statuses].sort().join(',') === key);
   return match ? match.value : '';
+}
+
+/** A labelled drop-down of the filter bar. */
+function FilterSelect(props: {
+  label: string;
+  className: string;
+  value: string;
+  onChange: (value: string) => void;
+  options: IOptionProps[];
+}): JSX.Element {
+  return (
+    <label className="jp-Jobs-filter">
+      <span>{props.label}</span>
+      <HTMLSelect
+        className={props.className}
+        value={props.value}
+        onChange={e => props.onChange(e.currentTarget.value)}
+        options={props.options}
+      />
+    </label>
+  );
 }
 
 /** The job list: toolbar, filters, and a windowed, infinitely scrolling table. */
@@ -148,61 +172,46 @@ export function JobList(props: IJobListProps): JSX.Element {
   return (
     <div className="jp-Jobs-list">
       <div className="jp-Jobs-toolbar">
-        <Button
+        <IconButton
+          icon={addIcon}
+          label={trans.__('Create Job')}
           className="jp-Jobs-createButton jp-mod-styled jp-mod-accept"
           onClick={() => props.onCreate()}
           title={trans.__(
             'Create a job that runs a command for one of your groups'
           )}
-        >
-          <addIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          {trans.__('Create Job')}
-        </Button>
-        <Button
+        />
+        <IconButton
+          icon={refreshIcon}
+          label={trans.__('Refresh')}
           minimal
           className="jp-Jobs-refreshButton"
           onClick={() => void model.refreshNow().catch(() => undefined)}
           title={trans.__('Refresh the list')}
           aria-label={trans.__('Refresh')}
-        >
-          <refreshIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          {trans.__('Refresh')}
-        </Button>
+        />
       </div>
       <div className="jp-Jobs-filters">
-        <label className="jp-Jobs-filter">
-          <span>{trans.__('Group')}</span>
-          <HTMLSelect
-            className="jp-Jobs-groupFilter"
-            value={filters.group}
-            onChange={e => model.setFilters({ group: e.currentTarget.value })}
-            options={[
-              { label: trans.__('All my groups'), value: '' },
-              ...(options?.groups ?? []).map(g => ({
-                label: g.display_name || g.name,
-                value: g.name
-              }))
-            ]}
-          />
-        </label>
-        <label className="jp-Jobs-filter">
-          <span>{trans.__('Status')}</span>
-          <HTMLSelect
-            className="jp-Jobs-statusFilter"
-            value={statusFilterValue(statusChoices, filters.statuses)}
-            onChange={e => {
-              const value = e.currentTarget.value;
-              const choice = statusChoices.find(f => f.value === value);
-              model.setFilters({
-                statuses: choice ? [...choice.statuses] : []
-              });
-            }}
-            options={statusChoices.map(f => ({
-              label: f.label,
-              value: f.value
-            }))}
-          />
-        </label>
+        <FilterSelect
+          label={trans.__('Group')}
+          className="jp-Jobs-groupFilter"
+          value={filters.group}
+          onChange={group => model.setFilters({ group })}
+          options={[
+            { label: trans.__('All my groups'), value: '' },
+            ...groupChoices(options)
+          ]}
+        />
+        <FilterSelect
+          label={trans.__('Status')}
+          className="jp-Jobs-statusFilter"
+          value={statusFilterValue(statusChoices, filters.statuses)}
+          onChange={value => {
+            const choice = statusChoices.find(f => f.value === value);
+            model.setFilters({ statuses: choice ? [...choice.statuses] : [] });
+          }}
+          options={statusChoices.map(f => ({ label: f.label, value: f.value }))}
+        />
         <label className="jp-Jobs-filter jp-Jobs-searchFilter">
           <span>{trans.__('Name')}</span>
           <InputGroup
