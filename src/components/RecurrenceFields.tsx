@@ -16,6 +16,7 @@ import {
   weekdayNames
 } from '../schedules/presets';
 import { FieldError, FieldRow, SelectField, TextField } from './FormParts';
+import { zoneTime } from './ScheduleParts';
 
 /** The browser's IANA zone: the default of a new schedule. */
 export function browserZone(): string {
@@ -196,12 +197,7 @@ export function RecurrenceFields(props: IRecurrenceFieldsProps): JSX.Element {
             <ol className="jp-Jobs-nextRuns">
               {preview.next_runs.map(run => (
                 <li key={run} title={run}>
-                  {new Date(run).toLocaleString(undefined, {
-                    timeZone: timezone,
-                    dateStyle: 'medium',
-                    timeStyle: 'short'
-                  })}{' '}
-                  ({timezone})
+                  {zoneTime(run, timezone)} ({timezone})
                 </li>
               ))}
             </ol>

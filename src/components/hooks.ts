@@ -1,5 +1,8 @@
 import { ISignal } from '@lumino/signaling';
+import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
+
+import { errorMessage, JobsAPIError } from '../api';
 
 /** Re-render whenever `signal` is emitted. */
 export function useSignal(signal: ISignal<any, any>): void {
@@ -49,4 +52,52 @@ export function useSize(ref: React.RefObject<HTMLElement>): {
     return () => observer.disconnect();
   }, [ref]);
   return size;
+}
+
+const POLL_MS = 10000;
+
+/** Load `load()` now and every POLL_MS while mounted; `reload` asks again at once. */
+export function usePolled<T>(
+  load: () => Promise<T>,
+  deps: React.DependencyList,
+  trans: TranslationBundle
+): {
+  value: T | null;
+  error: string | null;
+  notFound: boolean;
+  reload: () => void;
+} {
+  const [value, setValue] = React.useState<T | null>(null);
+  const [error, setError] = React.useState<string | null>(null);
+  const [notFound, setNotFound] = React.useState(false);
+  const [version, setVersion] = React.useState(0);
+  React.useEffect(() => {
+    let current = true;
+    const fetch = () =>
+      load().then(
+        answer => {
+          if (current) {
+            setValue(answer);
+            setError(null);
+          }
+        },
+        e => {
+          if (current) {
+            setNotFound(e instanceof JobsAPIError && e.status === 404);
+            setError(errorMessage(e, trans));
+          }
+        }
+      );
+    void fetch();
+    const timer = window.setInterval(() => {
+      if (!document.hidden) {
+        void fetch();
+      }
+    }, POLL_MS);
+    return () => {
+      current = false;
+      window.clearInterval(timer);
+    };
+  }, [...deps, version]);
+  return { value, error, notFound, reload: () => setVersion(v => v + 1) };
 }
