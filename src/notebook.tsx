@@ -4,7 +4,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IJob, IJobRequest, IOptions } from './api';
+import { errorMessage, IJob, IJobRequest, IOptions } from './api';
 import {
   ChoiceFields,
   consistentChoices,
@@ -178,9 +178,29 @@ export interface ISubmitNotebookOptions {
 /**
  * Ask for the job's settings and submit the notebook; asks again, with the server's
  * message next to its field, when the submission is refused. The new job, or null when
- * the user gave up.
+ * the user gave up or it failed otherwise (e.g. the options could not be loaded),
+ * which a notification says.
  */
 export async function submitNotebookAsJob(
+  args: ISubmitNotebookOptions
+): Promise<IJob | null> {
+  const { path, trans } = args;
+  try {
+    return await askAndSubmit(args);
+  } catch (error) {
+    Notification.error(
+      trans.__(
+        'Could not submit %1 as a job: %2',
+        path,
+        errorMessage(error, trans)
+      ),
+      { autoClose: 8000 }
+    );
+    return null;
+  }
+}
+
+async function askAndSubmit(
   args: ISubmitNotebookOptions
 ): Promise<IJob | null> {
   const { model, path, trans, initial } = args;
