@@ -235,8 +235,24 @@ describe('FormError and FormButtons', () => {
     expect([cancelled, submitted]).toEqual([1, 0]);
     React.act(() => submit.click());
     expect(submitted).toBe(1);
+    expect(host.querySelector('.jp-Jobs-formError')).toBeNull();
     render(form(true));
     expect(submit.disabled).toBe(true);
+  });
+
+  it("shows the form's error above its buttons", () => {
+    render(
+      <FormButtons
+        error="Quota exceeded"
+        submitLabel="Submit"
+        busy={false}
+        onCancel={() => undefined}
+        trans={trans}
+      />
+    );
+    const error = host.querySelector('.jp-Jobs-formError');
+    expect(error?.textContent).toBe('Quota exceeded');
+    expect(error?.nextElementSibling?.className).toBe('jp-Jobs-formButtons');
   });
 });
 

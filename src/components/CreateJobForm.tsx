@@ -12,13 +12,7 @@ import {
 } from '../api';
 import { FieldErrors, trimRequest, validateJobRequest } from '../validation';
 import { BackHeader } from './DetailPlaceholder';
-import {
-  FormButtons,
-  FormError,
-  groupChoices,
-  SelectField,
-  TextField
-} from './FormParts';
+import { FormButtons, groupChoices, SelectField, TextField } from './FormParts';
 import { slot, withNodes } from './translated';
 
 /** `1 CPU · 2Gi · no GPU` */
@@ -374,8 +368,8 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           ))}
         </fieldset>
       )}
-      <FormError message={formError} />
       <FormButtons
+        error={formError}
         submitLabel={busy ? trans.__('Submitting…') : trans.__('Submit')}
         busy={busy}
         onCancel={props.onCancel}

@@ -147,25 +147,32 @@ export function FormError(props: {
   );
 }
 
-/** A form's Cancel and submit buttons; the submit button is off while `busy`. */
+/**
+ * The end of a form: its error (if any), then Cancel and the submit button, which is
+ * off while `busy`.
+ */
 export function FormButtons(props: {
+  error?: string | null;
   submitLabel: string;
   busy: boolean;
   onCancel: () => void;
   trans: TranslationBundle;
 }): JSX.Element {
   return (
-    <div className="jp-Jobs-formButtons">
-      <Button type="button" minimal onClick={() => props.onCancel()}>
-        {props.trans.__('Cancel')}
-      </Button>
-      <Button
-        type="submit"
-        className="jp-Jobs-submit jp-mod-styled jp-mod-accept"
-        disabled={props.busy}
-      >
-        {props.submitLabel}
-      </Button>
-    </div>
+    <>
+      <FormError message={props.error} />
+      <div className="jp-Jobs-formButtons">
+        <Button type="button" minimal onClick={() => props.onCancel()}>
+          {props.trans.__('Cancel')}
+        </Button>
+        <Button
+          type="submit"
+          className="jp-Jobs-submit jp-mod-styled jp-mod-accept"
+          disabled={props.busy}
+        >
+          {props.submitLabel}
+        </Button>
+      </div>
+    </>
   );
 }

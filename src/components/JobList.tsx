@@ -359,25 +359,19 @@ function JobRow(props: IJobRowProps): JSX.Element {
       {job.name}
     </button>
   );
-  const action = isFinal(job.status) ? (
+  // A finished job can be rerun, any other cancelled.
+  const final = isFinal(job.status);
+  const action = (
     <Button
       small
       minimal
-      className="jp-Jobs-rerun"
-      title={trans.__('Run this job again')}
-      onClick={() => props.onRerun(job)}
+      className={final ? 'jp-Jobs-rerun' : 'jp-Jobs-cancel'}
+      title={
+        final ? trans.__('Run this job again') : trans.__('Cancel this job')
+      }
+      onClick={() => (final ? props.onRerun(job) : props.onCancel(job))}
     >
-      {trans.__('Rerun')}
-    </Button>
-  ) : (
-    <Button
-      small
-      minimal
-      className="jp-Jobs-cancel"
-      title={trans.__('Cancel this job')}
-      onClick={() => props.onCancel(job)}
-    >
-      {trans.__('Cancel')}
+      {final ? trans.__('Rerun') : trans.__('Cancel')}
     </Button>
   );
   const schedule = job.schedule ? job.schedule.name : '-';

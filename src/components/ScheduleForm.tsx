@@ -16,7 +16,6 @@ import { BackHeader } from './DetailPlaceholder';
 import {
   FieldRow,
   FormButtons,
-  FormError,
   IFieldRowProps,
   SelectField,
   TextField
@@ -283,8 +282,8 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
           onChange={setEndAt}
         />
       </details>
-      <FormError message={formError ?? errors.job} />
       <FormButtons
+        error={formError ?? errors.job}
         submitLabel={schedule ? trans.__('Save') : trans.__('Create Schedule')}
         busy={busy}
         onCancel={props.onCancel}
