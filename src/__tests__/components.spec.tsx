@@ -20,8 +20,10 @@ import {
   SelectField,
   TextField
 } from '../components/FormParts';
+import { RecurrenceFields } from '../components/RecurrenceFields';
 import { ScheduleDetail } from '../components/ScheduleDetail';
-import { SchedulesAPI } from '../schedules/api';
+import { IPreview, SchedulesAPI } from '../schedules/api';
+import { Preset } from '../schedules/presets';
 
 const trans = nullTranslator.load('jupyterlab_jobs');
 
@@ -306,5 +308,90 @@ describe('ScheduleDetail before it has its schedule', () => {
     expect(host.querySelector('.jp-Jobs-loading')?.textContent).toBe(
       'Loading…'
     );
+  });
+});
+
+describe('RecurrenceFields', () => {
+  /** The fields with their state, as the schedule form holds it. */
+  function Recurrence(props: { preview: SchedulesAPI['preview'] }) {
+    const [preset, setPreset] = React.useState<Preset>({
+      kind: 'custom',
+      cron: '0 9 * * *'
+    });
+    const [timezone, setTimezone] = React.useState('UTC');
+    return (
+      <RecurrenceFields
+        api={{ preview: props.preview } as SchedulesAPI}
+        preset={preset}
+        onPresetChange={setPreset}
+        timezone={timezone}
+        onTimezoneChange={setTimezone}
+        errors={{}}
+        trans={trans}
+      />
+    );
+  }
+  const wait = (ms: number) =>
+    React.act(() => new Promise(resolve => setTimeout(resolve, ms)));
+
+  it('asks the server once the user stops typing, and shows its answer', async () => {
+    const asked: string[] = [];
+    const answer: IPreview = {
+      description: 'At 09:30',
+      next_runs: ['2030-01-01T09:30:00Z'],
+      warnings: ['Runs in UTC']
+    };
+    render(
+      <Recurrence
+        preview={async (cron: string) => {
+          asked.push(cron);
+          return answer;
+        }}
+      />
+    );
+    const cron = host.querySelector(
+      '#jp-Jobs-schedule-cron'
+    ) as HTMLInputElement;
+    type(cron, '30 9 * * ');
+    type(cron, '30 9 * * *');
+    await wait(400);
+    expect(asked).toEqual(['30 9 * * *']);
+    expect(host.querySelector('.jp-Jobs-cronText')?.textContent).toBe(
+      '30 9 * * *'
+    );
+    expect(host.querySelector('.jp-Jobs-description')?.textContent).toBe(
+      'At 09:30'
+    );
+    expect(host.querySelectorAll('.jp-Jobs-nextRuns li')).toHaveLength(1);
+    expect(host.querySelector('[role="note"]')?.textContent).toBe(
+      'Runs in UTC'
+    );
+  });
+
+  it("replaces the preview by the server's objection under the cron", async () => {
+    render(
+      <Recurrence
+        preview={async (cron: string) => {
+          if (cron.startsWith('61')) {
+            throw new JobsAPIError(
+              new Response(null, { status: 400 }),
+              'Minute 61 is out of range'
+            );
+          }
+          return { description: 'At 09:00', next_runs: [], warnings: [] };
+        }}
+      />
+    );
+    await wait(400);
+    expect(host.querySelector('.jp-Jobs-description')).not.toBeNull();
+    type(
+      host.querySelector('#jp-Jobs-schedule-cron') as HTMLInputElement,
+      '61 9 * * *'
+    );
+    await wait(400);
+    expect(host.querySelector('.jp-Jobs-description')).toBeNull();
+    expect(
+      host.querySelector('.jp-Jobs-fieldError[data-field="cron"]')?.textContent
+    ).toBe('Minute 61 is out of range');
   });
 });

@@ -2,8 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { InputGroup } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { JobsAPIError } from '../api';
-import { IPreview, SchedulesAPI } from '../schedules/api';
+import { SchedulesAPI } from '../schedules/api';
 import {
   cronFromPreset,
   parseTime,
@@ -16,6 +15,7 @@ import {
   weekdayNames
 } from '../schedules/presets';
 import { FieldError, FieldRow, SelectField, TextField } from './FormParts';
+import { useLoaded } from './hooks';
 import { zoneTime } from './ScheduleParts';
 
 /** The browser's IANA zone: the default of a new schedule. */
@@ -30,43 +30,6 @@ export function zoneChoices(current: string): string[] {
   ).supportedValuesOf;
   const zones = supported ? supported('timeZone') : [];
   return Array.from(new Set(['UTC', current, ...zones])).sort();
-}
-
-/** The server's description, next runs and warnings of `cron` in `timezone`. */
-function usePreview(
-  api: SchedulesAPI,
-  cron: string,
-  timezone: string
-): { preview: IPreview | null; error: string | null } {
-  const [preview, setPreview] = React.useState<IPreview | null>(null);
-  const [error, setError] = React.useState<string | null>(null);
-  // The server is the single source of truth for when it runs: ask it as the user types.
-  React.useEffect(() => {
-    let current = true;
-    const timer = window.setTimeout(() => {
-      api.preview(cron, timezone).then(
-        answer => {
-          if (current) {
-            setPreview(answer);
-            setError(null);
-          }
-        },
-        error => {
-          if (current) {
-            setPreview(null);
-            setError(
-              error instanceof JobsAPIError ? error.message : String(error)
-            );
-          }
-        }
-      );
-    }, 250);
-    return () => {
-      current = false;
-      window.clearTimeout(timer);
-    };
-  }, [cron, timezone]);
-  return { preview, error };
 }
 
 export interface IRecurrenceFieldsProps {
@@ -85,10 +48,12 @@ export function RecurrenceFields(props: IRecurrenceFieldsProps): JSX.Element {
   const { preset, timezone, errors, trans } = props;
   const setPreset = props.onPresetChange;
   const cron = cronFromPreset(preset);
-  const { preview, error: previewError } = usePreview(
-    props.api,
-    cron,
-    timezone
+  // The server is the single source of truth for when it runs: ask it as the user types.
+  const preview = useLoaded(
+    () => props.api.preview(cron, timezone),
+    [cron, timezone],
+    trans,
+    { delayMs: 250 }
   );
   const time =
     preset.kind !== 'custom' && preset.kind !== 'hourly'
@@ -190,18 +155,20 @@ export function RecurrenceFields(props: IRecurrenceFieldsProps): JSX.Element {
       />
       <div className="jp-Jobs-preview" aria-live="polite">
         <code className="jp-Jobs-cronText">{cron}</code>
-        {preview && (
+        {preview.value && !preview.error && (
           <>
-            <div className="jp-Jobs-description">{preview.description}</div>
+            <div className="jp-Jobs-description">
+              {preview.value.description}
+            </div>
             <div className="jp-Jobs-hint">{trans.__('Next runs:')}</div>
             <ol className="jp-Jobs-nextRuns">
-              {preview.next_runs.map(run => (
+              {preview.value.next_runs.map(run => (
                 <li key={run} title={run}>
                   {zoneTime(run, timezone)} ({timezone})
                 </li>
               ))}
             </ol>
-            {preview.warnings.map(warning => (
+            {preview.value.warnings.map(warning => (
               <div
                 key={warning}
                 className="jp-Jobs-banner jp-Jobs-banner-warning"
@@ -212,7 +179,7 @@ export function RecurrenceFields(props: IRecurrenceFieldsProps): JSX.Element {
             ))}
           </>
         )}
-        <FieldError field="cron" error={errors.cron ?? previewError} />
+        <FieldError field="cron" error={errors.cron ?? preview.error} />
       </div>
     </fieldset>
   );

@@ -54,19 +54,28 @@ export function useSize(ref: React.RefObject<HTMLElement>): {
   return size;
 }
 
-const POLL_MS = 10000;
-
-/** Load `load()` now and every POLL_MS while mounted; `reload` asks again at once. */
-export function usePolled<T>(
-  load: () => Promise<T>,
-  deps: React.DependencyList,
-  trans: TranslationBundle
-): {
+/** What `useLoaded` holds: the last answer, why the last ask failed. */
+export interface ILoaded<T> {
   value: T | null;
   error: string | null;
+  /** The server answered 404: there is no such thing (or not for this user). */
   notFound: boolean;
+  /** Ask again at once. */
   reload: () => void;
-} {
+}
+
+/**
+ * What `load()` answers, asked when `deps` change: at once, or once they have been
+ * still for `delayMs` (a preview as the user types); then every `pollMs` while the
+ * page is visible (never without it). The last answer stays when a later ask fails.
+ */
+export function useLoaded<T>(
+  load: () => Promise<T>,
+  deps: React.DependencyList,
+  trans: TranslationBundle,
+  timing: { delayMs?: number; pollMs?: number } = {}
+): ILoaded<T> {
+  const { delayMs = 0, pollMs = 0 } = timing;
   const [value, setValue] = React.useState<T | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [notFound, setNotFound] = React.useState(false);
@@ -88,16 +97,35 @@ export function usePolled<T>(
           }
         }
       );
-    void fetch();
-    const timer = window.setInterval(() => {
-      if (!document.hidden) {
-        void fetch();
-      }
-    }, POLL_MS);
+    let delay: number | undefined;
+    if (delayMs > 0) {
+      delay = window.setTimeout(fetch, delayMs);
+    } else {
+      void fetch();
+    }
+    const poll = pollMs
+      ? window.setInterval(() => {
+          if (!document.hidden) {
+            void fetch();
+          }
+        }, pollMs)
+      : undefined;
     return () => {
       current = false;
-      window.clearInterval(timer);
+      window.clearTimeout(delay);
+      window.clearInterval(poll);
     };
   }, [...deps, version]);
   return { value, error, notFound, reload: () => setVersion(v => v + 1) };
+}
+
+const POLL_MS = 10000;
+
+/** `useLoaded`, asked again every 10 s while the page is visible. */
+export function usePolled<T>(
+  load: () => Promise<T>,
+  deps: React.DependencyList,
+  trans: TranslationBundle
+): ILoaded<T> {
+  return useLoaded(load, deps, trans, { pollMs: POLL_MS });
 }
