@@ -251,29 +251,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     const submit = async (path: string, content: unknown) => {
-      try {
-        await submitNotebookAsJob({
-          model,
-          path,
-          content,
-          defaultGroup: settings.defaultGroup,
-          showJob,
-          trans,
-          scheduleJob: request => {
-            panel.showScheduleForm({ initialJob: request });
-            reveal();
-          }
-        });
-      } catch (error) {
-        Notification.error(
-          trans.__(
-            'Could not submit %1 as a job: %2',
-            path,
-            errorMessage(error, trans)
-          ),
-          { autoClose: 8000 }
-        );
-      }
+      await submitNotebookAsJob({
+        model,
+        path,
+        content,
+        defaultGroup: settings.defaultGroup,
+        showJob,
+        trans,
+        scheduleJob: request => {
+          panel.showScheduleForm({ initialJob: request });
+          reveal();
+        }
+      });
     };
 
     /** Save the open notebook (if it has unsaved changes) and submit it. */

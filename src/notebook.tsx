@@ -1,16 +1,16 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { InputGroup, ReactWidget } from '@jupyterlab/ui-components';
+import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IJob, IJobRequest, IOptions } from './api';
+import { errorMessage, IJob, IJobRequest, IOptions } from './api';
 import {
   ChoiceFields,
   consistentChoices,
-  FieldError,
   serverErrors
 } from './components/CreateJobForm';
+import { FormError, TextField } from './components/FormParts';
 import { slot, withNodes } from './components/translated';
 import { JobsModel } from './model';
 import { parametersOfNotebook, parseParameters } from './parameters';
@@ -113,30 +113,24 @@ class NotebookJobBody
           errors={errors}
           onChange={choices => set(choices)}
         />
-        <div className="jp-Jobs-field">
-          <label htmlFor="jp-Jobs-notebook-name">{trans.__('Job name')}</label>
-          <InputGroup
-            id="jp-Jobs-notebook-name"
-            name="name"
-            value={value.name}
-            onChange={e => set({ name: e.currentTarget.value })}
-          />
-          <FieldError field="name" error={errors.name} />
-        </div>
-        <div className="jp-Jobs-field">
-          <label htmlFor="jp-Jobs-notebook-parameters">
-            {trans.__('Parameters')}
-          </label>
-          <textarea
-            id="jp-Jobs-notebook-parameters"
-            name="parameters"
-            className="jp-Jobs-command"
-            rows={5}
-            spellCheck={false}
-            value={value.parameters}
-            placeholder={trans.__('alpha = 0.5\nepochs = 3\nlabel = first run')}
-            onChange={e => set({ parameters: e.currentTarget.value })}
-          />
+        <TextField
+          id="jp-Jobs-notebook-name"
+          name="name"
+          label={trans.__('Job name')}
+          value={value.name}
+          onChange={name => set({ name })}
+          error={errors.name}
+        />
+        <TextField
+          id="jp-Jobs-notebook-parameters"
+          name="parameters"
+          label={trans.__('Parameters')}
+          rows={5}
+          value={value.parameters}
+          placeholder={trans.__('alpha = 0.5\nepochs = 3\nlabel = first run')}
+          onChange={parameters => set({ parameters })}
+          error={errors.parameters}
+        >
           <div className="jp-Jobs-hint">
             {withNodes(
               trans.__(
@@ -158,13 +152,8 @@ class NotebookJobBody
                     'The notebook has no cell tagged "parameters": the values are injected at its top.'
                   )}
           </div>
-          <FieldError field="parameters" error={errors.parameters} />
-        </div>
-        {(errors.form || errors.command) && (
-          <div className="jp-Jobs-formError" role="alert">
-            {errors.form || errors.command}
-          </div>
-        )}
+        </TextField>
+        <FormError message={errors.form || errors.command} />
       </div>
     );
   }
@@ -189,9 +178,29 @@ export interface ISubmitNotebookOptions {
 /**
  * Ask for the job's settings and submit the notebook; asks again, with the server's
  * message next to its field, when the submission is refused. The new job, or null when
- * the user gave up.
+ * the user gave up or it failed otherwise (e.g. the options could not be loaded),
+ * which a notification says.
  */
 export async function submitNotebookAsJob(
+  args: ISubmitNotebookOptions
+): Promise<IJob | null> {
+  const { path, trans } = args;
+  try {
+    return await askAndSubmit(args);
+  } catch (error) {
+    Notification.error(
+      trans.__(
+        'Could not submit %1 as a job: %2',
+        path,
+        errorMessage(error, trans)
+      ),
+      { autoClose: 8000 }
+    );
+    return null;
+  }
+}
+
+async function askAndSubmit(
   args: ISubmitNotebookOptions
 ): Promise<IJob | null> {
   const { model, path, trans, initial } = args;

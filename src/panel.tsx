@@ -10,7 +10,8 @@ import { useSignal } from './components/hooks';
 import { JobDetail } from './components/JobDetail';
 import { JobList } from './components/JobList';
 import { ScheduleForm } from './components/ScheduleForm';
-import { ScheduleDetail, ScheduleList } from './components/Schedules';
+import { ScheduleDetail } from './components/ScheduleDetail';
+import { ScheduleList } from './components/Schedules';
 import { statusLabel } from './components/StatusBadge';
 import { TRANSLATION_DOMAIN } from './i18n';
 import { jobsIcon } from './icons';
@@ -192,15 +193,13 @@ export class JobsPanel extends ReactWidget {
       });
       return;
     }
-    const trans = this.trans;
-    const path = job.notebook;
-    submitNotebookAsJob({
+    void submitNotebookAsJob({
       model: this.model,
-      path,
+      path: job.notebook,
       content: null,
       defaultGroup: this.defaultGroup,
       showJob: id => this.showDetail(id),
-      trans,
+      trans: this.trans,
       initial: {
         name: job.name,
         group: job.group,
@@ -208,16 +207,7 @@ export class JobsPanel extends ReactWidget {
         image: job.image,
         parameters: formatParameters(job.parameters ?? {})
       }
-    }).catch(error =>
-      Notification.error(
-        trans.__(
-          'Could not submit %1 as a job: %2',
-          path,
-          errorMessage(error, trans)
-        ),
-        { autoClose: 8000 }
-      )
-    );
+    });
   }
 
   /** Ask before rerunning a job someone else submitted: it will run as the caller. */

@@ -10,23 +10,7 @@ import {
   ServerUnreachableError
 } from '../api';
 import { IJobsClient, JobsModel, PAGE_SIZE } from '../model';
-
-const OPTIONS: IOptions = {
-  user: 'alice',
-  groups: [
-    {
-      name: 'research',
-      display_name: 'Research',
-      instance_types: ['cpu-1'],
-      images: ['python'],
-      datasets: []
-    }
-  ],
-  instance_types: [],
-  images: [],
-  max_runtime_seconds: 86400,
-  log_retention_seconds: 604800
-};
+import { OPTIONS } from './fixtures';
 
 let counter = 0;
 function job(patch: Partial<IJob> = {}): IJob {

@@ -1,31 +1,5 @@
-import { IOptions } from '../api';
 import { codePoints, trimRequest, validateJobRequest } from '../validation';
-
-const options: IOptions = {
-  user: 'alice',
-  groups: [
-    {
-      name: 'research',
-      display_name: 'Research',
-      instance_types: ['cpu-1'],
-      images: ['python'],
-      datasets: []
-    }
-  ],
-  instance_types: [
-    {
-      name: 'cpu-1',
-      display_name: 'CPU 1',
-      description: '',
-      cpu: 1,
-      memory: '1Gi',
-      gpu: 0
-    }
-  ],
-  images: [{ name: 'python', display_name: 'Python', description: '' }],
-  max_runtime_seconds: 86400,
-  log_retention_seconds: 604800
-};
+import { OPTIONS as options } from './fixtures';
 
 const good = {
   name: 'train',

@@ -1,10 +1,5 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import {
-  Button,
-  caretLeftIcon,
-  HTMLSelect,
-  InputGroup
-} from '@jupyterlab/ui-components';
+import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
@@ -16,6 +11,8 @@ import {
   JobsAPIError
 } from '../api';
 import { FieldErrors, trimRequest, validateJobRequest } from '../validation';
+import { BackHeader } from './DetailPlaceholder';
+import { FormButtons, groupChoices, SelectField, TextField } from './FormParts';
 import { slot, withNodes } from './translated';
 
 /** `1 CPU · 2Gi · no GPU` */
@@ -58,21 +55,6 @@ export function consistentChoices(
   };
 }
 
-/** An error shown under the field it is about. */
-export function FieldError(props: {
-  field: string;
-  error?: string | null;
-}): JSX.Element | null {
-  if (!props.error) {
-    return null;
-  }
-  return (
-    <div className="jp-Jobs-fieldError" role="alert" data-field={props.field}>
-      {props.error}
-    </div>
-  );
-}
-
 export interface IChoiceFieldsProps {
   options: IOptions;
   value: { group: string; instance_type: string; image: string };
@@ -109,34 +91,27 @@ export function ChoiceFields(props: IChoiceFieldsProps): JSX.Element {
     props.onChange(consistentChoices(options, { ...value, ...patch }));
   return (
     <>
-      <div className="jp-Jobs-field">
-        <label htmlFor={`${idPrefix}-group`}>{trans.__('Group')}</label>
-        <HTMLSelect
-          id={`${idPrefix}-group`}
-          name="group"
-          value={value.group}
-          onChange={e => change({ group: e.currentTarget.value })}
-          options={options.groups.map(g => ({
-            label: g.display_name || g.name,
-            value: g.name
-          }))}
-        />
-        <FieldError field="group" error={errors.group} />
-      </div>
-      <div className="jp-Jobs-field">
-        <label htmlFor={`${idPrefix}-instance-type`}>
-          {trans.__('Instance type')}
-        </label>
-        <HTMLSelect
-          id={`${idPrefix}-instance-type`}
-          name="instance_type"
-          value={value.instance_type}
-          onChange={e => change({ instance_type: e.currentTarget.value })}
-          options={instanceTypes.map(it => ({
-            label: `${it.display_name || it.name} (${describeInstanceType(it, trans)})`,
-            value: it.name
-          }))}
-        />
+      <SelectField
+        id={`${idPrefix}-group`}
+        name="group"
+        label={trans.__('Group')}
+        value={value.group}
+        onChange={group => change({ group })}
+        options={groupChoices(options)}
+        error={errors.group}
+      />
+      <SelectField
+        id={`${idPrefix}-instance-type`}
+        name="instance_type"
+        label={trans.__('Instance type')}
+        value={value.instance_type}
+        onChange={instance_type => change({ instance_type })}
+        options={instanceTypes.map(it => ({
+          label: `${it.display_name || it.name} (${describeInstanceType(it, trans)})`,
+          value: it.name
+        }))}
+        error={errors.instance_type}
+      >
         {instanceType && (
           <div className="jp-Jobs-hint jp-Jobs-resources">
             <span className="jp-Jobs-chip" title={trans.__('CPUs')}>
@@ -153,25 +128,23 @@ export function ChoiceFields(props: IChoiceFieldsProps): JSX.Element {
             )}
           </div>
         )}
-        <FieldError field="instance_type" error={errors.instance_type} />
-      </div>
-      <div className="jp-Jobs-field">
-        <label htmlFor={`${idPrefix}-image`}>{trans.__('Image')}</label>
-        <HTMLSelect
-          id={`${idPrefix}-image`}
-          name="image"
-          value={value.image}
-          onChange={e => change({ image: e.currentTarget.value })}
-          options={images.map(im => ({
-            label: im.display_name || im.name,
-            value: im.name
-          }))}
-        />
+      </SelectField>
+      <SelectField
+        id={`${idPrefix}-image`}
+        name="image"
+        label={trans.__('Image')}
+        value={value.image}
+        onChange={image => change({ image })}
+        options={images.map(im => ({
+          label: im.display_name || im.name,
+          value: im.name
+        }))}
+        error={errors.image}
+      >
         {image?.description && (
           <div className="jp-Jobs-hint">{image.description}</div>
         )}
-        <FieldError field="image" error={errors.image} />
-      </div>
+      </SelectField>
     </>
   );
 }
@@ -316,19 +289,11 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
 
   return (
     <form className="jp-Jobs-form" onSubmit={onSubmit} noValidate>
-      <div className="jp-Jobs-detailHeader">
-        <Button
-          type="button"
-          minimal
-          small
-          className="jp-Jobs-back"
-          onClick={() => props.onCancel()}
-          title={trans.__('Back to the job list')}
-        >
-          <caretLeftIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          {trans.__('Jobs')}
-        </Button>
-      </div>
+      <BackHeader
+        label={trans.__('Jobs')}
+        title={trans.__('Back to the job list')}
+        onBack={props.onCancel}
+      />
       <h2 className="jp-Jobs-formTitle">{trans.__('Create Job')}</h2>
       <ChoiceFields
         idPrefix="jp-Jobs-create"
@@ -341,35 +306,31 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           setServerFieldErrors({});
         }}
       />
-      <div className="jp-Jobs-field">
-        <label htmlFor="jp-Jobs-create-name">{trans.__('Job name')}</label>
-        <InputGroup
-          id="jp-Jobs-create-name"
-          name="name"
-          value={name}
-          placeholder={trans.__('e.g. train model')}
-          onChange={e => {
-            setName(e.currentTarget.value);
-            clearServerError('name');
-          }}
-        />
-        <FieldError field="name" error={errors.name} />
-      </div>
-      <div className="jp-Jobs-field">
-        <label htmlFor="jp-Jobs-create-command">{trans.__('Command')}</label>
-        <textarea
-          id="jp-Jobs-create-command"
-          name="command"
-          className="jp-Jobs-command"
-          rows={8}
-          spellCheck={false}
-          value={command}
-          placeholder={`cd ${choices.group || '<group>'}\npython -u train.py`}
-          onChange={e => {
-            setCommand(e.currentTarget.value);
-            clearServerError('command');
-          }}
-        />
+      <TextField
+        id="jp-Jobs-create-name"
+        name="name"
+        label={trans.__('Job name')}
+        value={name}
+        placeholder={trans.__('e.g. train model')}
+        onChange={value => {
+          setName(value);
+          clearServerError('name');
+        }}
+        error={errors.name}
+      />
+      <TextField
+        id="jp-Jobs-create-command"
+        name="command"
+        label={trans.__('Command')}
+        rows={8}
+        value={command}
+        placeholder={`cd ${choices.group || '<group>'}\npython -u train.py`}
+        onChange={value => {
+          setCommand(value);
+          clearServerError('command');
+        }}
+        error={errors.command}
+      >
         <div className="jp-Jobs-hint">
           {withNodes(
             trans.__(
@@ -383,8 +344,7 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
             <code>python -u</code>
           )}
         </div>
-        <FieldError field="command" error={errors.command} />
-      </div>
+      </TextField>
       {props.onSchedule && (
         <fieldset className="jp-Jobs-field jp-Jobs-runWhen">
           <legend>{trans.__('Run')}</legend>
@@ -408,23 +368,13 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           ))}
         </fieldset>
       )}
-      {formError && (
-        <div className="jp-Jobs-formError" role="alert">
-          {formError}
-        </div>
-      )}
-      <div className="jp-Jobs-formButtons">
-        <Button type="button" minimal onClick={() => props.onCancel()}>
-          {trans.__('Cancel')}
-        </Button>
-        <Button
-          type="submit"
-          className="jp-Jobs-submit jp-mod-styled jp-mod-accept"
-          disabled={busy}
-        >
-          {busy ? trans.__('Submitting…') : trans.__('Submit')}
-        </Button>
-      </div>
+      <FormButtons
+        error={formError}
+        submitLabel={busy ? trans.__('Submitting…') : trans.__('Submit')}
+        busy={busy}
+        onCancel={props.onCancel}
+        trans={trans}
+      />
     </form>
   );
 }

@@ -1,11 +1,5 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import {
-  Button,
-  caretLeftIcon,
-  copyIcon,
-  refreshIcon,
-  stopIcon
-} from '@jupyterlab/ui-components';
+import { copyIcon, refreshIcon, stopIcon } from '@jupyterlab/ui-components';
 import { Poll } from '@lumino/polling';
 import * as React from 'react';
 
@@ -13,8 +7,10 @@ import { errorMessage, IJob, isFinal, JobsAPI, JobsAPIError } from '../api';
 import { absoluteTime, formatDuration, liveDuration } from '../format';
 import { JobsModel } from '../model';
 import { ArtifactList } from './ArtifactList';
+import { BackHeader, DetailPlaceholder } from './DetailPlaceholder';
 import { useNow } from './hooks';
 import { LogViewer } from './LogViewer';
+import { IconButton } from './IconButton';
 import { StatusBadge } from './StatusBadge';
 import { UsageCharts } from './UsageCharts';
 
@@ -85,44 +81,23 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   }, [jobId]);
 
   const header = (
-    <div className="jp-Jobs-detailHeader">
-      <Button
-        minimal
-        small
-        className="jp-Jobs-back"
-        onClick={() => props.onBack()}
-        title={trans.__('Back to the job list')}
-      >
-        <caretLeftIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-        {trans.__('Jobs')}
-      </Button>
-    </div>
+    <BackHeader
+      label={trans.__('Jobs')}
+      title={trans.__('Back to the job list')}
+      onBack={props.onBack}
+    />
   );
-
-  if (notFound) {
+  if (notFound || !job) {
     return (
-      <div className="jp-Jobs-detail">
-        {header}
-        <p className="jp-Jobs-empty">
-          {trans.__(
-            'This job does not exist, or belongs to a group you are not a member of.'
-          )}
-        </p>
-      </div>
-    );
-  }
-  if (!job) {
-    return (
-      <div className="jp-Jobs-detail">
-        {header}
-        {error ? (
-          <div className="jp-Jobs-banner jp-Jobs-banner-error" role="alert">
-            {error}
-          </div>
-        ) : (
-          <div className="jp-Jobs-loading">{trans.__('Loading the job…')}</div>
+      <DetailPlaceholder
+        header={header}
+        notFound={notFound}
+        notFoundText={trans.__(
+          'This job does not exist, or belongs to a group you are not a member of.'
         )}
-      </div>
+        error={error}
+        loadingText={trans.__('Loading the job…')}
+      />
     );
   }
 
@@ -260,26 +235,26 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       </div>
       <div className="jp-Jobs-detailActions">
         {!final && (
-          <Button
+          <IconButton
+            icon={stopIcon}
+            label={trans.__('Cancel')}
             className="jp-Jobs-cancel"
             onClick={() => void props.onCancel(job)}
             title={trans.__('Stop this job')}
-          >
-            <stopIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-            {trans.__('Cancel')}
-          </Button>
+          />
         )}
         {final && (
-          <Button
+          <IconButton
+            icon={refreshIcon}
+            label={trans.__('Rerun')}
             className="jp-Jobs-rerun"
             onClick={() => props.onRerun(job)}
             title={trans.__('Run this job again with the same inputs')}
-          >
-            <refreshIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-            {trans.__('Rerun')}
-          </Button>
+          />
         )}
-        <Button
+        <IconButton
+          icon={copyIcon}
+          label={trans.__('Clone to form')}
           minimal
           className="jp-Jobs-clone"
           onClick={() => props.onClone(job)}
@@ -292,10 +267,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
                   "Open the Create Job form filled in with this job's inputs"
                 )
           }
-        >
-          <copyIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          {trans.__('Clone to form')}
-        </Button>
+        />
       </div>
       {job.message && (
         <div

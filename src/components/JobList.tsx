@@ -3,38 +3,24 @@ import {
   Button,
   HTMLSelect,
   InputGroup,
+  IOptionProps,
   refreshIcon
 } from '@jupyterlab/ui-components';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import {
-  ACTIVE_STATUSES,
-  FINAL_STATUSES,
-  IJob,
-  isFinal,
-  STATUSES
-} from '../api';
-import {
-  absoluteTime,
-  formatDuration,
-  liveDuration,
-  relativeTime
-} from '../format';
+import { ACTIVE_STATUSES, FINAL_STATUSES, STATUSES } from '../api';
 import { JobsModel } from '../model';
+import { groupChoices } from './FormParts';
 import { useNow, useSignal, useSize } from './hooks';
-import { StatusBadge, statusLabel } from './StatusBadge';
+import { IconButton } from './IconButton';
+import { IJobRowActions, JobRow } from './JobRow';
+import { statusLabel } from './StatusBadge';
 import { slot, withNodes } from './translated';
 
-export interface IJobListProps {
+export interface IJobListProps extends IJobRowActions {
   model: JobsModel;
-  trans: TranslationBundle;
-  onOpen: (job: IJob) => void;
   onCreate: () => void;
-  onCancel: (job: IJob) => void;
-  onRerun: (job: IJob) => void;
-  /** Open the page of the schedule that started a job. */
-  onOpenSchedule?: (scheduleId: string) => void;
 }
 
 /** Below this width the list shows two-line rows instead of a table. */
@@ -80,6 +66,27 @@ function statusFilterValue(
   const key = [...statuses].sort().join(',');
   const match = filters.find(f => [...f.statuses].sort().join(',') === key);
   return match ? match.value : '';
+}
+
+/** A labelled drop-down of the filter bar. */
+function FilterSelect(props: {
+  label: string;
+  className: string;
+  value: string;
+  onChange: (value: string) => void;
+  options: IOptionProps[];
+}): JSX.Element {
+  return (
+    <label className="jp-Jobs-filter">
+      <span>{props.label}</span>
+      <HTMLSelect
+        className={props.className}
+        value={props.value}
+        onChange={e => props.onChange(e.currentTarget.value)}
+        options={props.options}
+      />
+    </label>
+  );
 }
 
 /** The job list: toolbar, filters, and a windowed, infinitely scrolling table. */
@@ -148,61 +155,46 @@ export function JobList(props: IJobListProps): JSX.Element {
   return (
     <div className="jp-Jobs-list">
       <div className="jp-Jobs-toolbar">
-        <Button
+        <IconButton
+          icon={addIcon}
+          label={trans.__('Create Job')}
           className="jp-Jobs-createButton jp-mod-styled jp-mod-accept"
           onClick={() => props.onCreate()}
           title={trans.__(
             'Create a job that runs a command for one of your groups'
           )}
-        >
-          <addIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          {trans.__('Create Job')}
-        </Button>
-        <Button
+        />
+        <IconButton
+          icon={refreshIcon}
+          label={trans.__('Refresh')}
           minimal
           className="jp-Jobs-refreshButton"
           onClick={() => void model.refreshNow().catch(() => undefined)}
           title={trans.__('Refresh the list')}
           aria-label={trans.__('Refresh')}
-        >
-          <refreshIcon.react tag="span" className="jp-Jobs-buttonIcon" />
-          {trans.__('Refresh')}
-        </Button>
+        />
       </div>
       <div className="jp-Jobs-filters">
-        <label className="jp-Jobs-filter">
-          <span>{trans.__('Group')}</span>
-          <HTMLSelect
-            className="jp-Jobs-groupFilter"
-            value={filters.group}
-            onChange={e => model.setFilters({ group: e.currentTarget.value })}
-            options={[
-              { label: trans.__('All my groups'), value: '' },
-              ...(options?.groups ?? []).map(g => ({
-                label: g.display_name || g.name,
-                value: g.name
-              }))
-            ]}
-          />
-        </label>
-        <label className="jp-Jobs-filter">
-          <span>{trans.__('Status')}</span>
-          <HTMLSelect
-            className="jp-Jobs-statusFilter"
-            value={statusFilterValue(statusChoices, filters.statuses)}
-            onChange={e => {
-              const value = e.currentTarget.value;
-              const choice = statusChoices.find(f => f.value === value);
-              model.setFilters({
-                statuses: choice ? [...choice.statuses] : []
-              });
-            }}
-            options={statusChoices.map(f => ({
-              label: f.label,
-              value: f.value
-            }))}
-          />
-        </label>
+        <FilterSelect
+          label={trans.__('Group')}
+          className="jp-Jobs-groupFilter"
+          value={filters.group}
+          onChange={group => model.setFilters({ group })}
+          options={[
+            { label: trans.__('All my groups'), value: '' },
+            ...groupChoices(options)
+          ]}
+        />
+        <FilterSelect
+          label={trans.__('Status')}
+          className="jp-Jobs-statusFilter"
+          value={statusFilterValue(statusChoices, filters.statuses)}
+          onChange={value => {
+            const choice = statusChoices.find(f => f.value === value);
+            model.setFilters({ statuses: choice ? [...choice.statuses] : [] });
+          }}
+          options={statusChoices.map(f => ({ label: f.label, value: f.value }))}
+        />
         <label className="jp-Jobs-filter jp-Jobs-searchFilter">
           <span>{trans.__('Name')}</span>
           <InputGroup
@@ -314,130 +306,6 @@ export function JobList(props: IJobListProps): JSX.Element {
             <div className="jp-Jobs-loading">{trans.__('Loading jobs…')}</div>
           )}
         </div>
-      </div>
-    </div>
-  );
-}
-
-interface IJobRowProps extends IJobListProps {
-  index: number;
-  job: IJob;
-  top: number;
-  height: number;
-  wide: boolean;
-  now: number;
-  receivedAt: number;
-}
-
-function JobRow(props: IJobRowProps): JSX.Element {
-  const { job, wide, trans } = props;
-  const duration = formatDuration(
-    liveDuration(job, props.receivedAt, props.now),
-    trans
-  );
-  const started = job.started_at
-    ? trans.__('started %1', relativeTime(job.started_at))
-    : trans.__('submitted %1', relativeTime(job.created_at));
-  const startedTitle = job.started_at
-    ? trans.__('Started %1', absoluteTime(job.started_at))
-    : trans.__('Submitted %1', absoluteTime(job.created_at));
-  const name = (
-    <button
-      className="jp-Jobs-link jp-Jobs-name"
-      title={job.name}
-      onClick={() => props.onOpen(job)}
-    >
-      {job.name}
-    </button>
-  );
-  const action = isFinal(job.status) ? (
-    <Button
-      small
-      minimal
-      className="jp-Jobs-rerun"
-      title={trans.__('Run this job again')}
-      onClick={() => props.onRerun(job)}
-    >
-      {trans.__('Rerun')}
-    </Button>
-  ) : (
-    <Button
-      small
-      minimal
-      className="jp-Jobs-cancel"
-      title={trans.__('Cancel this job')}
-      onClick={() => props.onCancel(job)}
-    >
-      {trans.__('Cancel')}
-    </Button>
-  );
-  const schedule = job.schedule ? job.schedule.name : '-';
-  const scheduleLink =
-    job.schedule && props.onOpenSchedule ? (
-      <button
-        className="jp-Jobs-link jp-Jobs-scheduleLink"
-        title={trans.__('Schedule %1', schedule)}
-        onClick={() => props.onOpenSchedule?.(job.schedule?.id ?? '')}
-      >
-        {schedule}
-      </button>
-    ) : (
-      schedule
-    );
-  // The same row in both layouts: its place in the window and what the tests look up.
-  const rowAttributes = {
-    role: 'row',
-    style: { top: props.top, height: props.height },
-    'data-job-id': job.id,
-    'data-index': props.index,
-    'aria-rowindex': props.index + 1
-  };
-  if (wide) {
-    return (
-      <div className="jp-Jobs-row jp-Jobs-jobRow" {...rowAttributes}>
-        <span role="cell">
-          <StatusBadge status={job.status} trans={trans} />
-        </span>
-        <span role="cell" className="jp-Jobs-cellName">
-          {name}
-        </span>
-        <span role="cell" title={schedule}>
-          {scheduleLink}
-        </span>
-        <span role="cell" title={job.user}>
-          {job.user}
-        </span>
-        <span role="cell" title={job.group}>
-          {job.group}
-        </span>
-        <span role="cell" className="jp-Jobs-timing" title={startedTitle}>
-          <span className="jp-Jobs-duration">{duration}</span>
-          <span className="jp-Jobs-started">{started}</span>
-        </span>
-        <span role="cell">{action}</span>
-      </div>
-    );
-  }
-  return (
-    <div className="jp-Jobs-compactRow jp-Jobs-jobRow" {...rowAttributes}>
-      <div className="jp-Jobs-compactLine">
-        <StatusBadge status={job.status} trans={trans} />
-        {name}
-        {action}
-      </div>
-      <div
-        className="jp-Jobs-compactLine jp-Jobs-compactMeta"
-        title={startedTitle}
-      >
-        <span title={trans.__('User')}>{job.user}</span>
-        <span title={trans.__('Group')}>{job.group}</span>
-        {job.schedule && (
-          <span title={trans.__('Schedule')}>{scheduleLink}</span>
-        )}
-        <span className="jp-Jobs-duration" title={trans.__('Duration')}>
-          {duration}
-        </span>
-        <span className="jp-Jobs-started">{started}</span>
       </div>
     </div>
   );
