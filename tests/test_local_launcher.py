@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from traitlets.config import Config
 
 from jupyterlab_jobs.backends import supervisor
 from jupyterlab_jobs.backends.local import LocalBackend
@@ -214,3 +215,21 @@ def test_a_job_runs_once_the_server_stored_its_record(tmp_path: Path) -> None:
 
     assert supervise_in_child(job_dir, delivered) == 0
     assert ran.read_text() == "ran\n"
+
+
+def test_settings_of_the_local_backend_stay_c_local_backend(tmp_path: Path) -> None:
+    """The settings live on LocalSettings and OwnerAccounts; configured as LocalBackend."""
+    traits = LocalBackend.class_traits(config=True)
+    assert {"max_concurrent_jobs", "usage_interval_seconds", "run_as_owner"} <= set(traits)
+    for name, trait in traits.items():
+        assert len(trait.help) > 20, f"{name} needs help="
+    settings = {
+        "max_concurrent_jobs": 7,
+        "cpu_capacity": 1.5,
+        "gpus": ["3"],
+        "grace_seconds": 0.5,
+        "usage_interval_seconds": 0.25,
+        "owner_account_template": "jupyter-{user}",
+    }
+    backend = LocalBackend(config=Config({"LocalBackend": settings}), data_dir=str(tmp_path))
+    assert {name: getattr(backend, name) for name in settings} == settings
