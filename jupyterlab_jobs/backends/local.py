@@ -138,9 +138,8 @@ class LocalBackend(LocalSettings, Backend):
     def capacity_problem(self, spec: JobSpec, active: list[Job]) -> str | None:
         if len(active) >= self.max_concurrent_jobs:
             return f"Insufficient capacity: {len(active)}/{self.max_concurrent_jobs} jobs running"
-        return cpus.waiting_reason(
-            spec.job.cpu, self.cpu_capacity, active
-        ) or gpu_devices.waiting_reason(spec.instance_type.gpu, self.gpus, active)
+        cpu_problem = cpus.waiting_reason(spec.job.cpu, self.cpu_capacity, active)
+        return cpu_problem or gpu_devices.waiting_reason(spec.instance_type.gpu, self.gpus, active)
 
     def reserve(self, spec: JobSpec, active: list[Job]) -> dict[str, Any]:
         return {"gpus": gpu_devices.pick(spec.instance_type.gpu, self.gpus, active)}
