@@ -261,7 +261,7 @@ class JobsApp(ExtensionApp):
             log=self.log,
             scheduler=self.scheduler,
         )
-        self.log_watchers = LogWatchers(self.log)
+        self.log_watchers = LogWatchers(self.run_blocking, self.log)
         self.settings["jupyterlab_jobs"] = self
         self.log.info(
             "jupyterlab-jobs: %s, data in %s, database %s, %d groups%s",

@@ -3,9 +3,10 @@
 A follower (an open ``logs?follow=1`` response) sleeps until its watcher wakes it. The
 watcher is a single asyncio task per (user, job) that checks the log's size every
 ``CHECK_INTERVAL_SECONDS`` and whether the job is over every ``STATUS_EVERY`` checks,
-both in one worker thread hop, and wakes all of its followers when the log grew or the
-job ended. It stops when its last follower leaves, so that N followers of a quiet job
-cost one cheap check, not N polls of the database.
+both in one hop to the app's bounded worker threads (``run_blocking``: a burst of followed
+logs queues there rather than growing a pool of its own), and wakes all of its followers
+when the log grew or the job ended. It stops when its last follower leaves, so that N
+followers of a quiet job cost one cheap check, not N polls of the database.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 CHECK_INTERVAL_SECONDS = 0.05
 STATUS_EVERY = 10  # checks: whether the job is over is seen within half a second
 
 Key = tuple[str, str]  # (user, job id): the job's state is read with the follower's rights
+RunBlocking = Callable[..., Awaitable[Any]]
 
 
 class Follower:
@@ -48,9 +51,16 @@ class Follower:
 class LogWatcher:
     """Checks one log's size and its job's end for all of the log's followers."""
 
-    def __init__(self, path: Path, is_job_over: Callable[[], bool], log: logging.Logger) -> None:
+    def __init__(
+        self,
+        path: Path,
+        is_job_over: Callable[[], bool],
+        run_blocking: RunBlocking,
+        log: logging.Logger,
+    ) -> None:
         self.path = path
         self.is_job_over = is_job_over
+        self.run_blocking = run_blocking
         self.log = log
         self.job_over = False
         self.followers: set[Follower] = set()
@@ -72,7 +82,7 @@ class LogWatcher:
         checks = 0
         while True:
             try:
-                new_size, over = await asyncio.to_thread(self._check, checks % STATUS_EVERY == 0)
+                new_size, over = await self.run_blocking(self._check, checks % STATUS_EVERY == 0)
             except Exception:
                 # Followers fall back to their lifetime; the next check may succeed.
                 self.log.exception("Checking the followed log %s failed", self.path)
@@ -91,7 +101,8 @@ class LogWatcher:
 class LogWatchers:
     """The watchers of all followed logs of a server, owned by the app."""
 
-    def __init__(self, log: logging.Logger) -> None:
+    def __init__(self, run_blocking: RunBlocking, log: logging.Logger) -> None:
+        self.run_blocking = run_blocking
         self.log = log
         self._watchers: dict[Key, LogWatcher] = {}
 
@@ -105,7 +116,9 @@ class LogWatchers:
         """Join the watcher of ``key`` (started if there is none) for as long as the block."""
         watcher = self._watchers.get(key)
         if watcher is None:
-            watcher = self._watchers[key] = LogWatcher(path, is_job_over, self.log)
+            watcher = self._watchers[key] = LogWatcher(
+                path, is_job_over, self.run_blocking, self.log
+            )
             watcher.task = asyncio.create_task(watcher.run(), name=f"jobs-log-watch-{key[1]}")
         follower = Follower(watcher)
         watcher.followers.add(follower)

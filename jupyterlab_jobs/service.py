@@ -11,54 +11,33 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import shlex
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .backends.base import CANCELLED as CANCELLED_REASON
-from .backends.base import (
-    DEADLINE,
-    EXITED,
-    OUT_OF_MEMORY,
-    Backend,
-    BackendError,
-    JobSpec,
-    Outcome,
-    Progress,
-)
-from .backends.safe_files import UnsafeFile, read_limited
+from .backends.base import Backend, BackendError, JobSpec, Outcome, Progress
 from .catalog import Catalog
 from .cursors import KEY_BYTES, CursorCodec
+from .endings import final_status
 from .errors import Conflict, Forbidden, InvalidInput, LogsGone, NotFound, quoted
 from .models import (
     ACTIVE_STATUSES,
-    CANCELLED,
-    FAILED,
     MANUAL,
     PENDING,
     RERUN,
     STATUSES,
-    SUCCEEDED,
     Job,
     Origin,
     human_duration,
 )
+from .notebook_jobs import NotebookSnapshots
+from .options import user_options
 from .queue import Dispatcher
 from .store import Store
-from .validation import (
-    MAX_NAME_LENGTH,
-    MAX_NOTEBOOK_BYTES,
-    JobRequest,
-    checked_notebook,
-    job_request,
-    read_notebook,
-)
+from .validation import MAX_NAME_LENGTH, JobRequest, job_request
 
 MAX_PAGE_SIZE = 200
-NOTEBOOK_RUNNER = Path(__file__).with_name("run_notebook.py")
 WAITING_MESSAGE = "Waiting to start"
 
 
@@ -91,12 +70,11 @@ class JobService:
         self.store = store
         # Without the data directory's key, cursors are valid for this instance only.
         self.cursors = CursorCodec(cursor_key or secrets.token_bytes(KEY_BYTES))
-        self.notebook_root = notebook_root
         if snapshots_dir is None:
             if store.path is None:
                 raise ValueError("snapshots_dir is needed when the store is not a SQLite file")
             snapshots_dir = store.path.parent / "notebooks"
-        self.snapshots_dir = snapshots_dir
+        self.notebooks = NotebookSnapshots(snapshots_dir, notebook_root)
         self.catalog = catalog
         self.backend = backend
         self._groups_for = groups_for
@@ -141,39 +119,13 @@ class JobService:
 
     def options(self, user: str) -> dict[str, Any]:
         """What ``user`` may choose from: their groups and what each allows."""
-        groups = [self.catalog.group(name) for name in self.groups_of(user)]
-        return {
-            "user": user,
-            "groups": [
-                {
-                    "name": g.name,
-                    "display_name": g.display_name,
-                    "instance_types": g.instance_types,
-                    "images": g.images,
-                    "datasets": g.datasets,
-                }
-                for g in groups
-                if g is not None
-            ],
-            "instance_types": [
-                {
-                    "name": i.name,
-                    "display_name": i.display_name,
-                    "description": i.description,
-                    "cpu": i.cpu,
-                    "memory": i.memory,
-                    "gpu": i.gpu,
-                }
-                for i in self.catalog.instance_types
-            ],
-            "images": [
-                {"name": i.name, "display_name": i.display_name, "description": i.description}
-                for i in self.catalog.images
-            ],
-            "max_runtime_seconds": self.max_runtime_seconds,
-            "log_retention_seconds": self.log_retention_seconds,
-            "default_setup": self.catalog.default_setup,
-        }
+        return user_options(
+            self.catalog,
+            user,
+            self.groups_of(user),
+            max_runtime_seconds=self.max_runtime_seconds,
+            log_retention_seconds=self.log_retention_seconds,
+        )
 
     # -- listing -----------------------------------------------------------------------
     def list_jobs(
@@ -235,14 +187,7 @@ class JobService:
             "IMAGE_NAME": job.image,
             "PYTHONUNBUFFERED": "1",
         }
-        files: dict[str, Path] = {}
-        if job.notebook:
-            snapshot = self._snapshot_of(job)
-            files = {
-                snapshot.name: snapshot,
-                "parameters.json": snapshot.with_name("parameters.json"),
-                NOTEBOOK_RUNNER.name: NOTEBOOK_RUNNER,
-            }
+        files = self.notebooks.files_of(job) if job.notebook else {}
         return JobSpec(job, instance_type, image, datasets, env, files)
 
     def _check_choices(self, user: str, request: JobRequest, *, current: bool) -> None:
@@ -299,20 +244,12 @@ class JobService:
         )
         content = None
         if request.notebook is not None:
-            if rerun:
-                content = self._read_snapshot(rerun)
-            elif request.notebook_content is not None:
-                content = checked_notebook(request.notebook, request.notebook_content.encode())
-            else:
-                content = read_notebook(self.notebook_root, request.notebook)
-            self._prepare_notebook_job(job, request)
+            content = self.notebooks.content_for(request, rerun)
+            self.notebooks.prepare(job, request, self.backend.group_dir(job.group))
         try:
             if content is not None:
                 # Written before `validate`, which may look at the files (their size).
-                snapshot = self._snapshot_of(job)
-                snapshot.parent.mkdir(parents=True, exist_ok=True)
-                snapshot.write_bytes(content)
-                snapshot.with_name("parameters.json").write_text(job.parameters or "{}", "utf-8")
+                self.notebooks.write(job, content)
             problem = self.backend.validate(self._spec(job))
             if problem:
                 raise InvalidInput(problem, field="notebook" if content else "instance_type")
@@ -320,7 +257,7 @@ class JobService:
                 self.store.insert(job, db)
         except BaseException:
             # A refused request leaves nothing behind.
-            shutil.rmtree(self.snapshots_dir / job.id, ignore_errors=True)
+            self.notebooks.remove(job)
             raise
         self.dispatch()
         return self.store.get(job.id) or job
@@ -338,49 +275,6 @@ class JobService:
         else:
             body["command"] = old.command
         return self.create(user, body, rerun=old)
-
-    # -- notebook jobs -----------------------------------------------------------------
-    def _read_snapshot(self, job: Job) -> bytes:
-        """The notebook snapshot taken when ``job`` was submitted: a plain file, read
-        without following links (the data dir is writable by the jobs' OS user)."""
-        snapshot = self._snapshot_of(job)
-        try:
-            return read_limited(snapshot.parent, snapshot.name, MAX_NOTEBOOK_BYTES)
-        except (OSError, UnsafeFile) as error:
-            problem = "it is gone" if isinstance(error, FileNotFoundError) else str(error)
-            raise Conflict(
-                f"The notebook snapshot of this job cannot be used ({problem}); "
-                "submit the notebook again"
-            ) from None
-
-    def _snapshot_of(self, job: Job) -> Path:
-        return self.snapshots_dir / job.id / Path(job.notebook or "notebook.ipynb").name
-
-    def _prepare_notebook_job(self, job: Job, request: JobRequest) -> None:
-        """Set the command that runs the notebook's snapshot (taken at submission, so
-        later edits do not change the run) with papermill, writing the executed notebook
-        to the group directory."""
-        assert request.notebook is not None
-        job.notebook = request.notebook
-        job.parameters = json.dumps(request.parameters or {})
-        snapshot = self._snapshot_of(job)
-        output = f"{job.group}/notebook-runs/{snapshot.stem}-{job.id}.ipynb"
-        job.command = shlex.join(
-            [
-                "python",
-                f".job/{NOTEBOOK_RUNNER.name}",
-                f".job/{snapshot.name}",
-                output,
-                ".job/parameters.json",
-            ]
-        )
-        job.output_path = output
-        group_dir = self.backend.group_dir(job.group)
-        if group_dir is not None:
-            seen = (group_dir / "notebook-runs" / Path(output).name).resolve()
-            root = self.notebook_root.resolve() if self.notebook_root else None
-            is_inside = root is not None and seen.is_relative_to(root)
-            job.output_path = str(seen.relative_to(root)) if root and is_inside else str(seen)
 
     # -- the queue ---------------------------------------------------------------------
     def dispatch(self) -> None:
@@ -440,34 +334,12 @@ class JobService:
         self.dispatch()
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
-        exit_code = outcome.exit_code
-        if outcome.reason == CANCELLED_REASON or job.cancel_requested_by:
-            status = CANCELLED
-            message = (
-                f"Cancelled by {job.cancel_requested_by}"
-                if job.cancel_requested_by
-                else "Cancelled"
-            )
-        elif outcome.reason == DEADLINE:
-            status = FAILED
-            message = f"Exceeded the maximum run time of {human_duration(job.max_runtime_seconds)}"
-        elif outcome.reason == OUT_OF_MEMORY:
-            status = FAILED
-            message = f"{outcome.message} (limit: {self._memory_of(job)})"
-        elif outcome.reason == EXITED and exit_code == 0:
-            status, message = SUCCEEDED, ""
-        elif outcome.reason == EXITED:
-            status = FAILED
-            message = f"Exited with code {exit_code}"
-            if outcome.message:
-                message = f"{outcome.message} (exit code {exit_code})"
-        else:
-            status, message = FAILED, outcome.message or "The job stopped unexpectedly"
+        status, message = final_status(job, outcome, self._memory_of(job))
         self.store.finish(
             job.id,
             status,
             message=message,
-            exit_code=exit_code,
+            exit_code=outcome.exit_code,
             started_at=outcome.started_at if outcome.started_at is not None else job.started_at,
             finished_at=outcome.finished_at,
         )
@@ -503,7 +375,7 @@ class JobService:
             old = self.store.finished_before(now - self.record_retention_seconds)
             for job in old:
                 self.backend.remove(job)
-                shutil.rmtree(self.snapshots_dir / job.id, ignore_errors=True)
+                self.notebooks.remove(job)
             self.store.delete([job.id for job in old])
             removed = len(old)
         return len(expired_logs), removed

@@ -11,6 +11,8 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -19,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from traitlets.config import Config
 
-from jupyterlab_jobs.backends import supervisor
+from jupyterlab_jobs.backends import launching, supervisor
 from jupyterlab_jobs.backends.local import LocalBackend
 
 pytestmark = pytest.mark.unprivileged
@@ -214,3 +217,44 @@ def test_a_job_runs_once_the_server_stored_its_record(tmp_path: Path) -> None:
 
     assert supervise_in_child(job_dir, delivered) == 0
     assert ran.read_text() == "ran\n"
+
+
+def test_settings_of_the_local_backend_stay_c_local_backend(tmp_path: Path) -> None:
+    """The settings live on LocalSettings and OwnerAccounts; configured as LocalBackend."""
+    traits = LocalBackend.class_traits(config=True)
+    assert {"max_concurrent_jobs", "usage_interval_seconds", "run_as_owner"} <= set(traits)
+    for name, trait in traits.items():
+        assert len(trait.help) > 20, f"{name} needs help="
+    settings = {
+        "max_concurrent_jobs": 7,
+        "cpu_capacity": 1.5,
+        "gpus": ["3"],
+        "grace_seconds": 0.5,
+        "usage_interval_seconds": 0.25,
+        "owner_account_template": "jupyter-{user}",
+    }
+    backend = LocalBackend(config=Config({"LocalBackend": settings}), data_dir=str(tmp_path))
+    assert {name: getattr(backend, name) for name in settings} == settings
+
+
+def test_the_launcher_is_named_after_every_file_the_supervisor_script_runs() -> None:
+    """A launcher forks supervisors from the code it loaded at its start: its socket's name
+    must change with every file of that code, or a launcher of an older version serves."""
+    script = Path(supervisor.__file__)
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            "import runpy, sys; runpy.run_path(sys.argv[1], run_name='loaded'); "
+            "print(*(getattr(m, '__file__', '') for m in list(sys.modules.values())), sep=chr(10))",
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    siblings = {Path(name) for name in loaded if Path(name).parent == script.parent}
+    assert siblings, "the script loaded none of its sibling modules"
+    assert siblings | {script} == set(launching.SUPERVISOR_FILES)

@@ -4,10 +4,13 @@ cap, and no work left behind by followers that went away (one watcher per follow
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +191,7 @@ def test_200_followers_leave_and_the_server_is_idle_again(tmp_path: Path) -> Non
 async def test_one_watcher_wakes_every_follower_when_the_log_grows(tmp_path: Path) -> None:
     path = tmp_path / "output.log"
     path.write_bytes(b"")
-    watchers = LogWatchers(logging.getLogger("test"))
+    watchers = LogWatchers(asyncio.to_thread, logging.getLogger("test"))
     key = ("alice", "job")
     with (
         watchers.follow(key, path, lambda: False) as first,
@@ -209,3 +212,36 @@ async def test_one_watcher_wakes_every_follower_when_the_log_grows(tmp_path: Pat
         await watchers.stop()  # the server stops: its followers end
         assert first.job_over and second.job_over
     assert watchers.watching == 0
+
+
+async def test_a_burst_of_followed_logs_checks_on_the_bounded_worker_threads(
+    tmp_path: Path,
+) -> None:
+    """Each watcher's check runs on the pool it is given (the app's ``run_blocking``),
+    never on asyncio's default pool, which grows with a burst of followed logs."""
+    checked_on: list[str] = []
+    loop = asyncio.get_running_loop()
+
+    def is_job_over() -> bool:
+        checked_on.append(threading.current_thread().name)
+        return False
+
+    with ThreadPoolExecutor(2, thread_name_prefix="bounded") as executor:
+
+        async def run_blocking(work: Any, *args: Any) -> Any:
+            return await loop.run_in_executor(executor, work, *args)
+
+        watchers = LogWatchers(run_blocking, logging.getLogger("test"))
+        with contextlib.ExitStack() as following:
+            followers = [
+                following.enter_context(
+                    watchers.follow(("alice", f"job{n}"), tmp_path / f"{n}.log", is_job_over)
+                )
+                for n in range(50)
+            ]
+            for follower in followers:
+                await follower.wait(5)  # each watcher's first check, with the job's status
+            assert watchers.watching == 50
+        await watchers.stop()
+    assert len(checked_on) >= 50, "every watcher checked its job's status at least once"
+    assert set(checked_on) <= {"bounded_0", "bounded_1"}, set(checked_on)

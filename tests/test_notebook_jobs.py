@@ -12,7 +12,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from jupyterlab_jobs.service import NOTEBOOK_RUNNER
+from jupyterlab_jobs.notebook_jobs import NOTEBOOK_RUNNER
 
 # Processes, files and sockets: also run as an account whose uid differs from its gid.
 pytestmark = pytest.mark.unprivileged

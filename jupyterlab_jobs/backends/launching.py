@@ -11,12 +11,15 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from . import procs, supervisor
+from . import supervisor
 from .base import BackendError
 
 SUPERVISOR = Path(supervisor.__file__)
 # The files the supervisor runs (the launcher of another version is another launcher).
-SUPERVISOR_FILES = (SUPERVISOR, Path(procs.__file__))
+SUPERVISOR_FILES = (
+    SUPERVISOR,
+    *(Path(str(module.__file__)) for module in supervisor.SCRIPT_MODULES),
+)
 UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 

@@ -8,26 +8,28 @@ import json
 import os
 import shutil
 import signal
-import stat
-import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Dict, Float, Int, List, Unicode, default
-
 from ..models import Job
+from . import cpus, launching, procs, supervisor
 from . import gpus as gpu_devices
-from . import launching, procs, supervisor
 from .base import CANCELLED, DEADLINE, VANISHED, Backend, BackendError, JobSpec, Outcome, Started
+from .local_settings import LocalSettings
 from .notify import Receiver
-from .owners import OwnerAccounts, make_homes_root, share_group_dir
+from .owners import make_homes_root, share_group_dir
 from .records import JobRecord, checked_result, outcome_of
-from .safe_files import UnsafeFile, ensure_private_directory, open_directory, read_json_object
+from .safe_files import (
+    UnsafeFile,
+    directory_problem,
+    ensure_private_directory,
+    open_directory,
+    read_json_object,
+)
 
 # sockaddr_un holds 108 bytes; leave room for "/<pid>-<n>.sock".
 MAX_SOCKET_DIR_LENGTH = 80
@@ -36,104 +38,12 @@ MAX_SOCKET_DIR_LENGTH = 80
 LAUNCH_MARGIN_SECONDS = 5.0
 
 
-class LocalBackend(OwnerAccounts, Backend):
+class LocalBackend(LocalSettings, Backend):
     """Runs each job as a process tree on this machine under its own detached supervisor.
 
     The supervisor outlives the Jupyter server and enforces the run-time and memory limits
     itself, so restarting the server never kills, loses or orphans a job.
     """
-
-    max_concurrent_jobs = Int(
-        4,
-        min=1,
-        help="How many jobs may be Preparing or Running at once; more wait as Pending.",
-    ).tag(config=True)
-
-    cpu_capacity = Float(
-        help=(
-            "CPUs jobs may use together (sum of their instance types' cpu). Defaults to "
-            "the CPUs this process may run on. A job that does not fit waits as Pending."
-        )
-    ).tag(config=True)
-
-    @default("cpu_capacity")
-    def _default_cpu_capacity(self) -> float:
-        return float(len(os.sched_getaffinity(0)))
-
-    project_root = Unicode(
-        help="Directory holding each group's persistent directory (<project_root>/<group>). "
-        "Defaults to <data_dir>/projects."
-    ).tag(config=True)
-
-    datasets_root = Unicode(
-        help="Directory holding datasets (<datasets_root>/<name>) whose catalog entry has "
-        "no `path`. Defaults to <data_dir>/datasets."
-    ).tag(config=True)
-
-    grace_seconds = Float(
-        10.0,
-        min=0,
-        help="After SIGTERM (cancel, deadline), seconds a job has to exit before SIGKILL.",
-    ).tag(config=True)
-
-    shell = Unicode("/bin/bash", help="Shell that runs the job's command with -c.").tag(config=True)
-
-    python = Unicode(
-        sys.executable,
-        help="Python that runs the supervisor (any CPython >= 3.9; only its stdlib is used).",
-    ).tag(config=True)
-
-    inherit_env = List(
-        Unicode(),
-        default_value=["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"],
-        help="Server environment variables passed to jobs (others, such as tokens, are not).",
-    ).tag(config=True)
-
-    extra_env = Dict(value_trait=Unicode(), help="Environment variables added to every job.").tag(
-        config=True
-    )
-
-    use_launcher = Bool(
-        True,
-        help="Start supervisors by forking a small resident launcher process (a few ms) "
-        "instead of starting a new Python for each job (tens of ms).",
-    ).tag(config=True)
-
-    launcher_idle_seconds = Float(
-        900.0,
-        help="The launcher exits after this long without starting a job.",
-    ).tag(config=True)
-
-    launch_timeout_seconds = Float(
-        60.0,
-        help="A job claimed for start whose supervisor never reported within this time "
-        "(the server died while starting it) is Failed.",
-    ).tag(config=True)
-
-    gpus = List(
-        Unicode(),
-        help="GPU devices jobs may use: indices ('0', '1') or UUIDs ('GPU-...'). Each is "
-        "given to one job at a time, in CUDA_VISIBLE_DEVICES and NVIDIA_VISIBLE_DEVICES of "
-        "the job's environment. Defaults to the NVIDIA GPUs `nvidia-smi -L` lists at "
-        "start-up (none without an NVIDIA driver).",
-    ).tag(config=True)
-
-    @default("gpus")
-    def _default_gpus(self) -> list[str]:
-        return gpu_devices.detect(self.log)
-
-    unresponsive_supervisor_seconds = Float(
-        5.0,
-        min=0,
-        help="After a cancel, or the deadline plus grace_seconds, the server waits this long "
-        "for the job's supervisor (stopped or hung?) before it kills the job itself.",
-    ).tag(config=True)
-
-    usage_interval_seconds = Float(
-        2.0,
-        min=0.1,
-        help="Seconds between two readings of a running job's CPU, memory and GPU use.",
-    ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -195,14 +105,7 @@ class LocalBackend(OwnerAccounts, Backend):
                 os.fchmod(fd, 0o2770)  # mkdir's mode is cut by the umask
             finally:
                 os.close(fd)
-        info = os.lstat(path)
-        problem = ""
-        if stat.S_ISLNK(info.st_mode):
-            problem = "is a symbolic link"
-        elif not stat.S_ISDIR(info.st_mode):
-            problem = "is not a directory"
-        elif info.st_uid not in (os.getuid(), 0):
-            problem = f"belongs to another user (uid {info.st_uid})"
+        problem = directory_problem(os.lstat(path), owners=(os.getuid(), 0))
         if problem:
             raise BackendError(
                 f"The directory of group {group!r} ({path}) {problem}; a job may have replaced "
@@ -235,25 +138,11 @@ class LocalBackend(OwnerAccounts, Backend):
     def capacity_problem(self, spec: JobSpec, active: list[Job]) -> str | None:
         if len(active) >= self.max_concurrent_jobs:
             return f"Insufficient capacity: {len(active)}/{self.max_concurrent_jobs} jobs running"
-        used = sum(job.cpu for job in active)
-        if used + spec.job.cpu > self.cpu_capacity + 1e-9:
-            return (
-                f"Insufficient capacity: {used:g} of {self.cpu_capacity:g} CPUs in use, "
-                f"the job needs {spec.job.cpu:g}"
-            )
-        return gpu_devices.waiting_reason(spec.instance_type.gpu, self.gpus, active)
+        cpu_problem = cpus.waiting_reason(spec.job.cpu, self.cpu_capacity, active)
+        return cpu_problem or gpu_devices.waiting_reason(spec.instance_type.gpu, self.gpus, active)
 
     def reserve(self, spec: JobSpec, active: list[Job]) -> dict[str, Any]:
         return {"gpus": gpu_devices.pick(spec.instance_type.gpu, self.gpus, active)}
-
-    def _pick_cpus(self, count: int, active: list[Job]) -> list[int]:
-        """The ``count`` allowed CPUs least used by the active jobs."""
-        load: Counter[int] = Counter({cpu: 0 for cpu in os.sched_getaffinity(0)})
-        for job in active:
-            with contextlib.suppress(ValueError, TypeError):
-                load.update(json.loads(job.backend_state).get("cpus", []))
-        ranked = sorted(load, key=lambda cpu: (load[cpu], cpu))
-        return sorted(ranked[:count])
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, spec: JobSpec, active: list[Job]) -> Started:
@@ -297,7 +186,7 @@ class LocalBackend(OwnerAccounts, Backend):
         env["TERMINATION_MESSAGE_PATH"] = str(
             (home if owner else directory) / "termination-message"
         )
-        cpus = self._pick_cpus(spec.instance_type.cpu_slots, active)
+        cores = cpus.pick(spec.instance_type.cpu_slots, active)
         run_spec = {
             "job_id": job.id,
             "command": job.command,
@@ -306,7 +195,7 @@ class LocalBackend(OwnerAccounts, Backend):
             "home": str(home),
             "links": links,
             "files": {f".job/{name}": str(source) for name, source in spec.files.items()},
-            "cpus": cpus,
+            "cpus": cores,
             "memory_bytes": spec.instance_type.memory_bytes,
             "max_runtime_seconds": job.max_runtime_seconds,
             "grace_seconds": self.grace_seconds,
@@ -334,7 +223,7 @@ class LocalBackend(OwnerAccounts, Backend):
         self._starting[job.id] = record
         return Started(
             # `gpus` after the supervisor's answer: the record cannot override them.
-            backend_state=json.dumps({"cpus": cpus, **state, "gpus": job.gpus}),
+            backend_state=json.dumps({"cpus": cores, **state, "gpus": job.gpus}),
             started_at=record.started_at,
         )
 

@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import stat
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,17 @@ def read_json_object(directory: Path, name: str) -> dict[str, Any]:
     return value
 
 
+def directory_problem(info: os.stat_result, owners: Collection[int]) -> str:
+    """Why the file ``info`` (an lstat) is no directory of one of ``owners``; "" if it is."""
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is not a directory"
+    if info.st_uid not in owners:
+        return f"belongs to another user (uid {info.st_uid})"
+    return ""
+
+
 def ensure_private_directory(path: Path) -> None:
     """Create ``path`` (mode 0700) or check the one there: a directory, not a symlink,
     ours and closed to other users. Else UnsafeFile: another local user who created it
@@ -79,14 +91,8 @@ def ensure_private_directory(path: Path) -> None:
     with contextlib.suppress(FileExistsError):
         os.mkdir(path, 0o700)
     info = os.lstat(path)
-    problem = ""
-    if stat.S_ISLNK(info.st_mode):
-        problem = "is a symbolic link"
-    elif not stat.S_ISDIR(info.st_mode):
-        problem = "is not a directory"
-    elif info.st_uid != os.getuid():
-        problem = f"belongs to another user (uid {info.st_uid})"
-    elif info.st_mode & 0o077:
+    problem = directory_problem(info, owners=(os.getuid(),))
+    if not problem and info.st_mode & 0o077:
         problem = f"is open to other users (mode {stat.S_IMODE(info.st_mode):o})"
     if problem:
         raise UnsafeFile(

@@ -42,19 +42,23 @@ import shutil
 import signal
 import socket
 import stat
-import struct
 import sys
 import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 if __package__:
-    from . import collect, procs, usage_log
+    from . import collect, launcher, procs, usage_log
 else:  # run as a script (python -I -S): its own directory is not on the path
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import collect  # type: ignore[import-not-found,no-redef]
+    import launcher  # type: ignore[import-not-found,no-redef]
     import procs  # type: ignore[import-not-found,no-redef]
     import usage_log  # type: ignore[import-not-found,no-redef]
+
+# What this script runs besides itself: a launcher started from other versions of any of
+# them is another launcher (launching.py names its socket after all of them).
+SCRIPT_MODULES = (collect, launcher, procs, usage_log)
 
 PR_SET_CHILD_SUBREAPER = 36
 MEMORY_CHECK_SECONDS = 0.5
@@ -390,99 +394,7 @@ def supervise(job_dir: str, reply: Callable[[bytes], None]) -> int:
     return 0
 
 
-def main(job_dir: str) -> int:
-    """Direct launch: fork the supervisor, relay its first line, exit (the server reaps us)."""
-    reader, writer = os.pipe()
-    if os.fork():
-        os.close(writer)
-        with os.fdopen(reader, "rb") as pipe:
-            line = pipe.readline()
-        sys.stdout.write(line.decode() or "error: the supervisor exited before the job started\n")
-        sys.stdout.flush()
-        return 0
-    os.close(reader)
-
-    def reply(line: bytes) -> None:
-        os.write(writer, line)
-        os.close(writer)
-
-    return supervise(job_dir, reply)
-
-
-def serve(path: str, idle_seconds: float) -> int:
-    """The launcher: a small resident process that forks a supervisor per request.
-
-    Forking this already-started, single-threaded process takes a few milliseconds,
-    against tens for starting a new Python. It answers only its own user (SO_PEERCRED),
-    exits after ``idle_seconds`` without requests, and never holds a job: supervisors
-    leave its session at once and outlive it.
-    """
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                probe.connect(path)
-                sys.stdout.write("ready (already running)\n")
-                return 0
-            except ConnectionRefusedError:
-                os.unlink(path)  # left by a launcher that died
-            finally:
-                probe.close()
-        listener.bind(path)
-        listener.listen(64)
-    except OSError as error:
-        sys.stdout.write(f"error: {error}\n")
-        return 1
-    if os.fork():
-        sys.stdout.write("ready\n")
-        sys.stdout.flush()
-        return 0
-    os.setsid()
-    os.chdir("/")
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps our children
-    listener.settimeout(idle_seconds)
-    uid = os.getuid()
-    while True:
-        try:
-            connection, _ = listener.accept()
-        except TimeoutError:
-            break
-        with connection:
-            credentials = connection.getsockopt(
-                socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
-            )
-            _, peer_uid, _ = struct.unpack("3i", credentials)  # struct ucred: pid, uid, gid
-            if peer_uid != uid:
-                continue
-            connection.settimeout(10)
-            try:
-                job_dir = connection.makefile("rb").readline().decode().strip()
-            except (OSError, UnicodeDecodeError):
-                continue
-            if os.fork() == 0:
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                listener.close()
-                code = 1
-
-                def reply(line: bytes, connection: socket.socket = connection) -> None:
-                    connection.sendall(line)
-                    connection.close()
-
-                try:
-                    code = supervise(job_dir, reply)
-                finally:
-                    os._exit(code)
-    with contextlib.suppress(OSError):
-        if os.stat(path).st_ino == os.fstat(listener.fileno()).st_ino:
-            os.unlink(path)
-    return 0
-
-
 if __name__ == "__main__":
     if sys.argv[1] == "--serve":
-        sys.exit(serve(sys.argv[2], float(sys.argv[3])))
-    sys.exit(main(sys.argv[1]))
+        sys.exit(launcher.serve(sys.argv[2], float(sys.argv[3]), supervise))
+    sys.exit(launcher.main(sys.argv[1], supervise))

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from ..errors import Forbidden, InvalidInput, NotFound, quoted
 from ..models import MANUAL, Job, Origin, iso
@@ -27,6 +34,7 @@ from .model import CONCURRENCY_POLICIES, FORBID, MISFIRE_POLICIES, RUN_ONCE, Sch
 UTC = timezone.utc
 MAX_DEADLINE_SECONDS = 7 * 86400
 MAX_HISTORY = 200
+POLICIES = {"concurrency_policy": CONCURRENCY_POLICIES, "misfire_policy": MISFIRE_POLICIES}
 
 
 class ScheduleRequest(BaseModel):
@@ -46,18 +54,12 @@ class ScheduleRequest(BaseModel):
     start_at: str | None = None
     end_at: str | None = None
 
-    @field_validator("concurrency_policy")
+    @field_validator("concurrency_policy", "misfire_policy")
     @classmethod
-    def _concurrency(cls, value: str) -> str:
-        if value not in CONCURRENCY_POLICIES:
-            raise ValueError(f"must be one of {', '.join(CONCURRENCY_POLICIES)}")
-        return value
-
-    @field_validator("misfire_policy")
-    @classmethod
-    def _misfire(cls, value: str) -> str:
-        if value not in MISFIRE_POLICIES:
-            raise ValueError(f"must be one of {', '.join(MISFIRE_POLICIES)}")
+    def _known_policy(cls, value: str, info: ValidationInfo) -> str:
+        policies = POLICIES[str(info.field_name)]
+        if value not in policies:
+            raise ValueError(f"must be one of {', '.join(policies)}")
         return value
 
 
