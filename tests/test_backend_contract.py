@@ -208,6 +208,13 @@ async def test_logs_follow_streams_until_the_job_ends(api: Any, jp_fetch: Any) -
     assert (await api.call("GET", f"jobs/{job['id']}"))["status"] == "Succeeded"
 
 
+# The job exits at once on SIGTERM, but a loaded machine may run its trap later than the
+# tests' 1 s grace: a longer one here (a job that ignored SIGTERM would still be killed
+# within api.wait's 30 s, and fail the log check).
+@pytest.mark.parametrize(
+    "extra_settings",
+    [{"LocalBackend": {"grace_seconds": 20}, "KubernetesBackend": {"grace_seconds": 20}}],
+)
 async def test_cancel_stops_the_job_gracefully(api: Any, cluster: FakeCluster | None) -> None:
     job = await api.submit("trap 'echo got SIGTERM; exit 0' TERM; echo ready; sleep 60 & wait")
     await api.wait(job["id"], {"Running"})
