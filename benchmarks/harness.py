@@ -131,7 +131,92 @@ def query(**params: Any) -> str:
     return urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
 
 
-class Server:
+class JupyterServer:
+    """A ``jupyter_server`` subprocess with its own port, token, Jupyter directories and log
+    in ``root``; a subclass says how to start it and what answers once it is up."""
+
+    what = "the server"  # in error messages
+    client_class = Client
+    ready_path = "/options"  # a GET the client answers with 200 once the server is up
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = self.root / "server.log"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def environment(self) -> dict[str, str]:
+        """This environment without JupyterHub's variables, Jupyter's directories in root."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
+        for name in ("config", "data", "runtime"):
+            (self.root / f"jupyter-{name}").mkdir(exist_ok=True)
+        env.update(
+            JUPYTER_CONFIG_DIR=str(self.root / "jupyter-config"),
+            JUPYTER_DATA_DIR=str(self.root / "jupyter-data"),
+            JUPYTER_RUNTIME_DIR=str(self.root / "jupyter-runtime"),
+            JUPYTER_PLATFORM_DIRS="1",
+        )
+        return env
+
+    def launch(self, command: list[str], env: dict[str, str], timeout: float) -> None:
+        """Run ``command`` (a Python and its server arguments) on this port and token until
+        ``ready_path`` answers."""
+        command = [
+            *command,
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            "--ServerApp.open_browser=False",
+            f"--ServerApp.root_dir={self.root}",
+            f"--IdentityProvider.token={self.token}",
+            "--allow-root",
+        ]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            )
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.what} exited early:\n{self.log_tail()}")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                client = self.client(timeout=2)
+                try:
+                    status, _, _ = client.request("GET", self.ready_path)
+                finally:
+                    client.close()
+                if status == 200:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.what} did not answer within {timeout:g}s:\n{self.log_tail()}")
+
+    def client(self, timeout: float = 30.0) -> Client:
+        return self.client_class(self.port, self.token, timeout=timeout)
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+class Server(JupyterServer):
     """``python -m jupyter_server`` with the extension, in its own work directory."""
 
     def __init__(
@@ -143,89 +228,29 @@ class Server:
         **local_backend: Any,
     ) -> None:
         WORK.mkdir(exist_ok=True)
+        super().__init__(WORK / f"{name}-{os.getpid()}-{secrets.token_hex(3)}")
         self.entry = entry
-        self.root = WORK / f"{name}-{os.getpid()}-{secrets.token_hex(3)}"
         self.root.mkdir()
         self.config = server_config(self.root, db_url, **local_backend)
         self.data_dir = Path(self.config["JobsApp"]["data_dir"])
         # What Store() opens: the database URL, or the default SQLite file.
         self.database: str | Path = db_url or self.data_dir / "jobs.sqlite"
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = self.root / "server.log"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
 
     def start(self, timeout: float = 60.0) -> None:
         config_file = self.root / "jupyter_server_config.json"
         config_file.write_text(json.dumps(self.config, indent=1))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
-        for name in ("config", "data", "runtime"):
-            (self.root / f"jupyter-{name}").mkdir()
-        env.update(
-            JUPYTER_CONFIG_DIR=str(self.root / "jupyter-config"),
-            JUPYTER_DATA_DIR=str(self.root / "jupyter-data"),
-            JUPYTER_RUNTIME_DIR=str(self.root / "jupyter-runtime"),
-            JUPYTER_PLATFORM_DIRS="1",
-            PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        )
+        env = self.environment()
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         command = [
             sys.executable,
             *self.entry,
             f"--config={config_file}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={self.port}",
-            "--ServerApp.port_retries=0",
-            "--ServerApp.open_browser=False",
-            f"--ServerApp.root_dir={self.root}",
-            f"--IdentityProvider.token={self.token}",
             '--ServerApp.jpserver_extensions={"jupyterlab_jobs": True}',
-            "--allow-root",
         ]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-            )
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited early:\n{self.log_tail()}")
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                client = self.client(timeout=2)
-                try:
-                    status, _, _ = client.request("GET", "/options")
-                finally:
-                    client.close()
-                if status == 200:
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the server did not answer within {timeout:g}s:\n{self.log_tail()}")
-
-    def client(self, timeout: float = 30.0) -> Client:
-        return Client(self.port, self.token, timeout=timeout)
-
-    def log_tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
+        self.launch(command, env, timeout)
 
     def rss_kib(self) -> int:
         return rss_kib(self.pid)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
     def kill_leftover_supervisors(self) -> int:
         """Supervisors of jobs this run started that are still alive (should be none)."""

@@ -9,8 +9,6 @@ library). It is made once and remade when the pins change.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .harness import WORK, Client, free_port
+from .harness import WORK, Client, JupyterServer
 
 PEER_PACKAGE = "jupyter_scheduler"
 PEER_VERSION = "2.12.1"
@@ -60,10 +58,13 @@ class PeerClient(Client):
     base = ""
 
 
-class PeerServer:
+class PeerServer(JupyterServer):
     """``python -m jupyter_server`` from the peer venv with jupyter_scheduler enabled."""
 
     product = f"jupyter-scheduler {PEER_VERSION}"
+    what = "jupyter-scheduler"
+    client_class = PeerClient
+    ready_path = "/scheduler/config"
     # A new job's record says STOPPED (the column's default) until its process starts and
     # sets IN_PROGRESS; these runs stop no job, so only these two are final.
     final = ("COMPLETED", "FAILED")
@@ -71,84 +72,22 @@ class PeerServer:
     succeeded = "COMPLETED"
 
     def __init__(self, root: Path, marker: dict[str, str]) -> None:
-        self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
+        super().__init__(root)
         self.database = self.root / "scheduler.sqlite"
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
         self.marker = marker
-        self.log_path = self.root / "server.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
 
     def start(self, timeout: float = 90.0) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
-        for name in ("config", "data", "runtime"):
-            (self.root / f"jupyter-{name}").mkdir(exist_ok=True)
-        env.update(
-            JUPYTER_CONFIG_DIR=str(self.root / "jupyter-config"),
-            JUPYTER_DATA_DIR=str(self.root / "jupyter-data"),
-            JUPYTER_RUNTIME_DIR=str(self.root / "jupyter-runtime"),
-            JUPYTER_PLATFORM_DIRS="1",
-            **self.marker,
-        )
+        env = {**self.environment(), **self.marker}
         env.pop("PYTHONPATH", None)
         command = [
             str(PYTHON),
             "-m",
             "jupyter_server",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={self.port}",
-            "--ServerApp.port_retries=0",
-            "--ServerApp.open_browser=False",
-            f"--ServerApp.root_dir={self.root}",
-            f"--IdentityProvider.token={self.token}",
             f'--ServerApp.jpserver_extensions={{"{PEER_PACKAGE}": True}}',
             f"--SchedulerApp.db_url=sqlite:///{self.database}",
-            "--allow-root",
         ]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-            )
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyter-scheduler exited early:\n{self.log_tail()}")
-            client = self.client(timeout=2)
-            try:
-                status, _, _ = client.request("GET", "/scheduler/config")
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            finally:
-                client.close()
-            time.sleep(0.1)
-        raise RuntimeError(f"jupyter-scheduler did not answer in {timeout:g}s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def client(self, timeout: float = 30.0) -> PeerClient:
-        return PeerClient(self.port, self.token, timeout=timeout)
+        self.launch(command, env, timeout)
 
     # -- the workloads' operations ---------------------------------------------------------
     def submit_notebook(self, client: Client, notebook: str) -> str:

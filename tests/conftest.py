@@ -147,6 +147,19 @@ class Api:
             assert time.monotonic() < end, f"job stayed {job['status']}: {job}"
             await asyncio.sleep(0.05)
 
+    async def cancel(self, job_id: str) -> dict[str, Any]:
+        """Cancel a running job as alice; check that it ends Cancelled by her and that a
+        second cancel is refused; return the ended job."""
+        cancelled = await self.call("POST", f"jobs/{job_id}/cancel")
+        assert cancelled["id"] == job_id
+        done = await self.wait(job_id)
+        assert done["status"] == "Cancelled"
+        assert done["message"] == "Cancelled by alice"
+        assert done["finished_at"] is not None
+        conflict = await self.call("POST", f"jobs/{job_id}/cancel", expect=409)
+        assert "already ended" in conflict["message"]
+        return done
+
     async def logs(self, job_id: str, **params: Any) -> str:
         return await self.call("GET", f"jobs/{job_id}/logs", **params)  # type: ignore[no-any-return]
 

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import secret_job
 from fake_k8s import FakeCluster
 from test_backend_contract import api, backend_name, cluster, jobs_settings  # noqa: F401
 
 from jupyterlab_jobs.backends.collect import collect
-from jupyterlab_jobs.models import SUCCEEDED, Job
+from jupyterlab_jobs.models import SUCCEEDED
 
 NUMBERS = "".join(f"{i}\n" for i in range(1, 20001)).encode()
 BINARY = bytes(range(256)) * 1200  # 307200 bytes
@@ -133,20 +134,7 @@ async def test_artifacts_are_listed_and_downloaded(
 
 
 async def test_other_groups_jobs_have_no_artifacts_or_usage(api: Any, jobs_app: Any) -> None:  # noqa: F811
-    with jobs_app.store.transaction() as db:
-        jobs_app.store.insert(
-            Job(
-                id="secret-job",
-                name="classified",
-                user="carol",
-                group="secret",
-                instance_type="cpu-half",
-                image="base",
-                command="true",
-                status=SUCCEEDED,
-            ),
-            db,
-        )
+    jobs_app.store.insert(secret_job("secret-job"))
     for path in ("artifacts", "artifacts/a.txt", "usage"):
         answer = await api.call("GET", f"jobs/secret-job/{path}", expect=404)
         assert "No job with id" in answer["message"]

@@ -49,16 +49,19 @@ def cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def submit(
+    server: ServerProcess, group: str, *args: str, image: str = "base"
+) -> subprocess.CompletedProcess[str]:
+    """`jupyter jobs submit` to ``group`` on the cpu-half instance type."""
+    return cli(
+        server, "submit", "--group", group, "--instance-type", "cpu-half", "--image", image, *args
+    )
+
+
 def test_submit_follow_list_show_logs_rerun_cancel(server: ServerProcess) -> None:
-    run = cli(
+    run = submit(
         server,
-        "submit",
-        "--group",
         "research",
-        "--instance-type",
-        "cpu-half",
-        "--image",
-        "base",
         "--name",
         "from the cli",
         "--command",
@@ -82,53 +85,17 @@ def test_submit_follow_list_show_logs_rerun_cancel(server: ServerProcess) -> Non
     rerun = cli(server, "--json", "rerun", job_id)
     assert json.loads(rerun.stdout)["rerun_of"] == job_id
 
-    failing = cli(
-        server,
-        "submit",
-        "--group",
-        "ops",
-        "--instance-type",
-        "cpu-half",
-        "--image",
-        "base",
-        "--command",
-        "exit 4",
-        "--follow",
-    )
+    failing = submit(server, "ops", "--command", "exit 4", "--follow")
     assert failing.returncode == 1
 
 
 def test_errors_are_messages_and_exit_code_1(server: ServerProcess) -> None:
-    denied = cli(
-        server,
-        "submit",
-        "--group",
-        "secret",
-        "--instance-type",
-        "cpu-half",
-        "--image",
-        "base",
-        "--command",
-        "true",
-    )
+    denied = submit(server, "secret", "--command", "true")
     assert denied.returncode == 1
     assert "not a member of group 'secret'" in denied.stderr
     unknown = cli(server, "cancel", "nope")
     assert unknown.returncode == 1 and "No job with id 'nope'" in unknown.stderr
-    bad = cli(
-        server,
-        "submit",
-        "--group",
-        "research",
-        "--instance-type",
-        "cpu-half",
-        "--image",
-        "python",
-        "--notebook",
-        "x.ipynb",
-        "-p",
-        "novalue",
-    )
+    bad = submit(server, "research", "--notebook", "x.ipynb", "-p", "novalue", image="python")
     assert bad.returncode == 1 and "not name=value" in bad.stderr
     unreachable = subprocess.run(
         [sys.executable, "-m", "jupyterlab_jobs.cli", "--url", "http://127.0.0.1:9", "list"],

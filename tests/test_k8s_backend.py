@@ -19,6 +19,7 @@ from typing import Any
 from unittest.mock import ANY
 
 import pytest
+from factories import make_job
 from fake_k8s import FakeCluster, rfc3339, wait_for
 from traitlets import TraitError
 from traitlets.config import Config
@@ -50,16 +51,12 @@ BACKEND_OPTIONS: dict[str, Any] = {
 
 
 def make_spec(name: str = "train model", job_id: str = "0123456789abcdef", **job: Any) -> JobSpec:
-    record = Job(
+    record = make_job(
         id=job_id,
         name=name,
-        user="alice",
-        group="research",
         instance_type="cpu-1",
-        image="base",
         command=job.pop("command", "echo hi"),
         max_runtime_seconds=job.pop("max_runtime_seconds", 3600),
-        backend_state="",
         **job,
     )
     return JobSpec(

@@ -13,13 +13,13 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from factories import make_job
 from traitlets import TraitError
 
 from jupyterlab_jobs.backends.base import JobSpec
 from jupyterlab_jobs.backends.kubernetes import KubernetesBackend
 from jupyterlab_jobs.backends.kubernetes import manifests as m
 from jupyterlab_jobs.catalog import Catalog, Dataset, Image, InstanceType
-from jupyterlab_jobs.models import Job
 
 # The oldest and newest schemas the package ships, and one between.
 KUBERNETES_VERSIONS = ["1.25", "1.30", "1.37"]
@@ -58,7 +58,7 @@ def spec(
 ) -> JobSpec:
     instance_type = instance_type or InstanceType(name="cpu-1", cpu=1, memory="2Gi")
     image = image or Image(name="base", container_image="team/base:1.0")
-    job = Job(
+    job = make_job(
         id=job_id,
         name=name,
         user=user,

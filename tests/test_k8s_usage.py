@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fake_k8s import FakeCluster
 from test_backend_contract import K8S_BACKEND, api  # noqa: F401
-from test_usage import ALLOCATE_AND_BURN, BURN_SECONDS, MIB
+from test_usage import ALLOCATE_AND_BURN, BURN_SECONDS, MIB, burning_samples
 
 from jupyterlab_jobs.backends.kubernetes.metrics import pod_usage
 from jupyterlab_jobs.models import SUCCEEDED
@@ -57,14 +57,12 @@ async def test_usage_of_a_pod_from_the_metrics_api(api: Any) -> None:  # noqa: F
     done = await api.wait(job["id"], timeout=60)
     assert done["status"] == SUCCEEDED, done
     usage = await api.call("GET", f"jobs/{job['id']}/usage")
-    assert usage["available"] is True and usage["message"] == ""
-    assert usage["memory_limit_bytes"] == 1024 * MIB
-    peak = usage["peak_memory_bytes"]
-    assert abs(peak - 300 * MIB) <= 30 * MIB, f"peak {peak / MIB:.1f} MiB"
-    burning = [s for s in usage["samples"] if s["memory_bytes"] >= 250 * MIB]
-    assert len(burning) >= 3, usage["samples"]
+    burning = burning_samples(usage)
     mean = sum(s["cpu"] for s in burning[1:]) / len(burning[1:])  # the first: no rate yet
-    print(f"peak {peak / MIB:.1f} MiB, CPU {mean:.2f}, {usage['cpu_seconds']:.2f} CPU s")
+    print(
+        f"peak {usage['peak_memory_bytes'] / MIB:.1f} MiB, CPU {mean:.2f}, "
+        f"{usage['cpu_seconds']:.2f} CPU s"
+    )
     assert 0.5 <= mean <= 1.2, burning
     assert 0.4 * BURN_SECONDS <= usage["cpu_seconds"] <= BURN_SECONDS + 3
 

@@ -132,27 +132,26 @@ async def test_cancel_kills_every_process_of_the_job(api: Any, jobs_app: Any) ->
         await asyncio.sleep(0.05)
     numbers = [int(p) for p in pids.read_text().split()]
     assert all(alive(p) for p in numbers)
-    cancelled = await api.call("POST", f"jobs/{job['id']}/cancel")
-    assert cancelled["id"] == job["id"]
-    done = await api.wait(job["id"])
-    assert done["status"] == "Cancelled"
-    assert done["message"] == "Cancelled by alice"
-    assert done["finished_at"] is not None
+    await api.cancel(job["id"])
     assert [p for p in numbers if alive(p)] == []
-    conflict = await api.call("POST", f"jobs/{job['id']}/cancel", expect=409)
-    assert "already ended" in conflict["message"]
 
 
 async def test_cancel_sigkills_a_job_that_ignores_sigterm(api: Any) -> None:
-    job = await api.submit("trap '' TERM; echo ready; while true; do sleep 0.1; done")
+    # The job notes SIGTERM in its log and goes on: only SIGKILL can end it.
+    job = await api.submit("trap 'echo got SIGTERM' TERM; echo ready; while :; do sleep 0.1; done")
     await api.wait(job["id"], {"Running"})
     while "ready" not in await api.logs(job["id"]):
         await asyncio.sleep(0.05)
     started = time.monotonic()
     await api.call("POST", f"jobs/{job['id']}/cancel")
     done = await api.wait(job["id"])
+    elapsed = time.monotonic() - started
     assert done["status"] == "Cancelled"
-    assert 0.9 <= time.monotonic() - started < 8  # grace_seconds is 1 in the tests
+    # SIGTERM first (the job saw it), then SIGKILL (128 + 9), no sooner than the grace
+    # (1 s in the tests); the upper bound is loose: under load the kill comes late.
+    assert "got SIGTERM" in (await api.logs(job["id"])).splitlines()
+    assert done["exit_code"] == 137
+    assert 0.9 <= elapsed < 30
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,13 @@ import re
 from typing import Any
 
 import pytest
+from factories import make_job
 from jsonschema import Draft4Validator, FormatChecker
 
 from jupyterlab_jobs.cursors import MAX_CURSOR_LENGTH
 from jupyterlab_jobs.errors import InvalidInput
 from jupyterlab_jobs.handlers import BASE, MAX_TAIL_LINES, OPENAPI, ROUTES, JobsHandler
-from jupyterlab_jobs.models import STATUSES, Job
+from jupyterlab_jobs.models import STATUSES
 from jupyterlab_jobs.validation import MAX_JSON_DEPTH, JobRequest, job_request
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -252,9 +253,7 @@ def test_spec_structure() -> None:
 # -- (b) schemas against the code --------------------------------------------------------
 def test_job_schema_has_exactly_the_fields_of_job_to_json() -> None:
     schema = load_spec()["components"]["schemas"]["Job"]
-    fields = Job(
-        id="x", name="n", user="u", group="g", instance_type="i", image="m", command="c"
-    ).to_json()
+    fields = make_job().to_json()
     assert set(schema["properties"]) == set(fields)
     assert set(schema["required"]) == set(fields)
     assert load_spec()["components"]["schemas"]["Status"]["enum"] == list(STATUSES)

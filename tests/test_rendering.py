@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 
+from factories import make_job
+
 from jupyterlab_jobs.handlers import RenderedJobs
 from jupyterlab_jobs.models import FAILED, RUNNING, Job
 
 
 def job(index: int, status: str = FAILED, logs: bool = True) -> Job:
-    return Job(
+    return make_job(
         id=f"j{index}",
-        name="n",
-        user="u",
-        group="g",
-        instance_type="i",
-        image="m",
-        command="c",
         status=status,
         created_at=9.0,
         started_at=10.0,

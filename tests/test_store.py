@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import factories
 import pytest
 import sqlalchemy as sa
 
@@ -17,14 +18,11 @@ from jupyterlab_jobs.store import DatabaseError, Store, migrate
 
 
 def make_job(index: int, group: str = "g1", user: str = "u1", status: str = SUCCEEDED) -> Job:
-    return Job(
+    return factories.make_job(
         id=f"job{index:05d}",
         name=f"name {index}",
         user=user,
         group=group,
-        instance_type="cpu",
-        image="img",
-        command="true",
         status=status,
         created_at=1000.0 + index,
     )

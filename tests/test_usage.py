@@ -28,6 +28,18 @@ def jobs_settings() -> dict[str, Any]:
     return {"LocalBackend": {"usage_interval_seconds": 0.5}}
 
 
+def burning_samples(usage: dict[str, Any]) -> list[dict[str, Any]]:
+    """Check the usage of a finished ALLOCATE_AND_BURN job on cpu-1 (a 1 GiB limit, a
+    300 MiB peak) and return its samples while the block was held."""
+    assert usage["available"] is True and usage["message"] == ""
+    assert usage["memory_limit_bytes"] == 1024 * MIB
+    peak = usage["peak_memory_bytes"]
+    assert abs(peak - 300 * MIB) <= 30 * MIB, f"peak {peak / MIB:.1f} MiB"
+    burning = [s for s in usage["samples"] if s["memory_bytes"] >= 250 * MIB]
+    assert len(burning) >= 3, usage["samples"]
+    return burning
+
+
 @pytest.mark.unprivileged
 async def test_usage_shows_peak_memory_and_cpu(api: Any) -> None:
     job = await api.submit(ALLOCATE_AND_BURN, instance_type="cpu-1", image="python")
@@ -36,17 +48,11 @@ async def test_usage_shows_peak_memory_and_cpu(api: Any) -> None:
     done = await api.wait(job["id"])
     assert done["status"] == SUCCEEDED, done
     usage = await api.call("GET", f"jobs/{job['id']}/usage")
-    assert usage["available"] is True and usage["message"] == ""
-    assert usage["memory_limit_bytes"] == 1024 * MIB
-    peak = usage["peak_memory_bytes"]
-    assert abs(peak - 300 * MIB) <= 30 * MIB, f"peak {peak / MIB:.1f} MiB"
-    # The burning window: the samples while the block is held.
-    burning = [s for s in usage["samples"] if s["memory_bytes"] >= 250 * MIB]
-    assert len(burning) >= 3, usage["samples"]
+    burning = burning_samples(usage)
     mean = sum(s["cpu"] for s in burning) / len(burning)
     print(
-        f"peak {peak / MIB:.1f} MiB, CPU {mean:.2f} over {len(burning)} samples, "
-        f"{usage['cpu_seconds']:.2f} CPU s"
+        f"peak {usage['peak_memory_bytes'] / MIB:.1f} MiB, CPU {mean:.2f} over "
+        f"{len(burning)} samples, {usage['cpu_seconds']:.2f} CPU s"
     )
     # What the job measured itself: the sampled total must agree with it.
     own = float(await api.logs(job["id"]))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
-from conftest import REPO, SCREENSHOTS
+from conftest import OTHER_USER, REPO, SCREENSHOTS, LabServer
+from factories import make_job  # tests/factories.py (conftest puts tests/ on the path)
 from playwright.sync_api import Locator, Page, expect
+
+from jupyterlab_jobs.models import Job
 
 DOCS_SCREENSHOTS = REPO / "docs" / "screenshots"
 PANEL = "#jupyterlab-jobs-panel"
@@ -66,3 +70,23 @@ def screenshot(page: Page, name: str, locator: Locator | None = None) -> Path:
     DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
     return path
+
+
+def insert_job_of_other_user(lab: LabServer, job_id: str, name: str, command: str) -> Job:
+    """A finished job that OTHER_USER submitted to "research", written into the store."""
+    now = time.time()
+    theirs = make_job(
+        id=job_id,
+        name=name,
+        user=OTHER_USER,
+        instance_type="cpu-small",
+        image="shell",
+        command=command,
+        status="Succeeded",
+        created_at=now,
+        started_at=now,
+        finished_at=now,
+        exit_code=0,
+    )
+    lab.store().insert_many([theirs])
+    return theirs

@@ -4,17 +4,14 @@ its output notebook link, and the confirmation before rerunning someone else's j
 from __future__ import annotations
 
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from conftest import LabServer, open_lab
-from helpers import PANEL, command, open_panel, row
+from helpers import PANEL, command, insert_job_of_other_user, open_panel, row
 from playwright.sync_api import Browser, Page, expect
 from test_notebook import write_notebook
-
-from jupyterlab_jobs.models import Job
 
 
 @pytest.fixture(scope="module")
@@ -120,21 +117,9 @@ def test_clone_a_notebook_job_and_open_its_output(page: Page, lab) -> None:
 
 def test_rerunning_a_job_of_someone_else_shows_it_and_asks_first(page: Page, lab) -> None:
     tag = uuid.uuid4().hex[:6]
-    theirs = Job(
-        id=f"bobrerun{tag}",
-        name=f"bobs-{tag}",
-        user="bob",
-        group="research",
-        instance_type="cpu-small",
-        image="shell",
-        command=f"echo ran-as-$JOB_USER-{tag}",
-        status="Succeeded",
-        created_at=time.time(),
-        started_at=time.time(),
-        finished_at=time.time(),
-        exit_code=0,
+    theirs = insert_job_of_other_user(
+        lab, f"bobrerun{tag}", f"bobs-{tag}", f"echo ran-as-$JOB_USER-{tag}"
     )
-    lab.store().insert_many([theirs])
     panel = open_panel(page)
     panel.locator(".jp-Jobs-search input, input.jp-Jobs-search").first.fill(theirs.name)
     expect(row(page, theirs.id)).to_be_visible()

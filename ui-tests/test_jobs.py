@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from pathlib import Path
 
 from conftest import JOBS_SETTINGS, open_lab
-from helpers import PANEL, command, open_panel, row, screenshot, set_theme
+from helpers import (
+    PANEL,
+    command,
+    insert_job_of_other_user,
+    open_panel,
+    row,
+    screenshot,
+    set_theme,
+)
 from playwright.sync_api import Page, expect
-
-from jupyterlab_jobs.models import Job
 
 
 def search(page: Page, text: str) -> None:
@@ -209,21 +214,7 @@ def test_filter_by_group_and_submitted_by_me(page: Page, lab) -> None:
     tag = uuid.uuid4().hex[:6]
     mine_research = lab.submit(f"f-{tag}-research", "true")
     mine_ml = lab.submit(f"f-{tag}-ml", "true", group="ml-team", image="python")
-    theirs = Job(
-        id=f"bob{tag}",
-        name=f"f-{tag}-bob",
-        user="bob",
-        group="research",
-        instance_type="cpu-small",
-        image="shell",
-        command="true",
-        status="Succeeded",
-        created_at=time.time(),
-        started_at=time.time(),
-        finished_at=time.time(),
-        exit_code=0,
-    )
-    lab.store().insert_many([theirs])
+    theirs = insert_job_of_other_user(lab, f"bob{tag}", f"f-{tag}-bob", "true")
     panel = open_panel(page)
     search(page, f"f-{tag}")
     rows = panel.locator(".jp-Jobs-jobRow")

@@ -7,6 +7,8 @@ databases of earlier releases are used as they are.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
@@ -16,14 +18,26 @@ SEQ_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # Unix timestamps and CPU counts: REAL in SQLite, double precision in PostgreSQL.
 DOUBLE_TYPE = sa.Float(precision=53)
 
-jobs = sa.Table(
+
+def _owned_records(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    """A table of records a user owns in a group: ``seq`` (the list order, for keyset
+    cursors), the public ``id``, ``name``, ``user`` and ``grp`` first, then ``columns``."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("seq", SEQ_TYPE, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.Text, nullable=False, unique=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("user", sa.Text, nullable=False),
+        sa.Column("grp", sa.Text, nullable=False),
+        *columns,
+        # Cursors must never see a seq again after its record was deleted.
+        sqlite_autoincrement=True,
+    )
+
+
+jobs = _owned_records(
     "jobs",
-    metadata,
-    sa.Column("seq", SEQ_TYPE, primary_key=True, autoincrement=True),
-    sa.Column("id", sa.Text, nullable=False, unique=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("user", sa.Text, nullable=False),
-    sa.Column("grp", sa.Text, nullable=False),
     sa.Column("instance_type", sa.Text, nullable=False),
     sa.Column("image", sa.Text, nullable=False),
     sa.Column("command", sa.Text, nullable=False),
@@ -46,8 +60,6 @@ jobs = sa.Table(
     sa.Column("notebook", sa.Text),
     sa.Column("parameters", sa.Text),
     sa.Column("output_path", sa.Text),
-    # Cursors must never see a seq again after its job was deleted.
-    sqlite_autoincrement=True,
 )
 
 # Keyset pagination: one index range scan per (group[, user][, status]), newest first.
@@ -75,14 +87,8 @@ sa.Index(
 )
 
 # Recurring jobs. ``job`` is the JSON of what each run submits; times are Unix timestamps.
-schedules = sa.Table(
+schedules = _owned_records(
     "schedules",
-    metadata,
-    sa.Column("seq", SEQ_TYPE, primary_key=True, autoincrement=True),
-    sa.Column("id", sa.Text, nullable=False, unique=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("user", sa.Text, nullable=False),
-    sa.Column("grp", sa.Text, nullable=False),
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("cron", sa.Text, nullable=False),
     sa.Column("timezone", sa.Text, nullable=False),
@@ -98,7 +104,6 @@ schedules = sa.Table(
     sa.Column("invalid_reason", sa.Text),
     sa.Column("created_at", DOUBLE_TYPE, nullable=False),
     sa.Column("updated_at", DOUBLE_TYPE, nullable=False),
-    sqlite_autoincrement=True,
 )
 sa.Index("schedules_grp", schedules.c.grp, schedules.c.seq)
 # The engine's "what is due next": enabled schedules by next tick.
