@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import make_job
 
 from jupyterlab_jobs.identity import StaticGroupsProvider
+from jupyterlab_jobs.models import SUCCEEDED
 
 UTC = timezone.utc
 # Tuesday 2030-01-01 00:00 UTC: far from the real clock, so nothing real is ever due.
@@ -505,3 +507,27 @@ async def test_the_list_pages_with_sealed_cursors(api: Any) -> None:
     for cursor, params in [("s1", {}), (first["next_cursor"], {"mine": "true"})]:
         refused = await api.raw("GET", "schedules", limit=2, cursor=cursor, **params)
         assert refused.code == 400 and '"field": "cursor"' in refused.body.decode()
+
+
+async def test_a_tick_claimed_by_a_server_that_stopped_first_is_recorded_not_lost(
+    api: Any, jobs_app: Any, clock: FakeClock
+) -> None:
+    """A server that claimed a tick and stopped before recording it: a later pass of
+    any server records the run it had started, or the tick as missed, saying why."""
+    sid = (await api.call("POST", "schedules", schedule_body(cron="0 4 * * *"), expect=201))["id"]
+    store = jobs_app.schedules.store
+    lost, started = T0 - 44 * 3600, T0 - 20 * 3600  # two ticks at 04:00
+    claimed_at = clock.now() - 400  # longer ago than any claim takes
+    assert store.claim_tick(sid, lost, claimed_at) and store.claim_tick(sid, started, claimed_at)
+    run = make_job(id="feedfacefeedface", schedule_id=sid, scheduled_for=started, status=SUCCEEDED)
+    with jobs_app.store.transaction() as db:
+        jobs_app.store.insert(run, db)
+    jobs_app.scheduler.wake()
+    entries = await settle(api, clock, sid, 2)
+    assert [(e["scheduled_for"], e["reason"]) for e in entries] == [
+        ("2029-12-31T04:00:00.000Z", None),
+        ("2029-12-30T04:00:00.000Z", "missed"),
+    ]
+    assert entries[0]["job"]["id"] == run.id
+    assert "stopped" in entries[1]["message"]
+    assert store.unrecorded_claims(clock.now(), 10) == []

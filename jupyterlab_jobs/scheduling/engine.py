@@ -5,7 +5,8 @@
   each in the store (unique on schedule and tick, so two servers or a restart never handle
   one twice), applies ``concurrency_policy`` and submits the run as the owner (whose
   membership and the group's catalog JobService checks again: a tick that cannot run is
-  recorded as invalid and the schedule shows why), then moves the schedule on.
+  recorded as invalid and the schedule shows why), then moves the schedule on. A claim
+  its server never recorded (it stopped in between) is settled by a later pass.
 - ``SchedulerLoop`` is the owned asyncio task that sleeps until the next due tick, woken
   early when a schedule changes; ``Clock`` is injected so tests control time.
 """
@@ -33,6 +34,9 @@ MAX_TICKS_PER_PASS = 1000
 DUE_BATCH = 200
 # The shortest sleep when a schedule is still due after a pass (its handling failed).
 RETRY_SECONDS = 1.0
+# A claimed tick records its run, or why it started none, within moments; one still
+# unrecorded after this long was claimed by a server that stopped in between.
+ABANDONED_CLAIM_SECONDS = 300.0
 
 
 class Engine:
@@ -47,6 +51,7 @@ class Engine:
 
     def fire_due(self, now: float) -> int:
         """Handle every schedule due at ``now``; returns how many runs were started."""
+        self.settle_abandoned_claims(now)
         started = 0
         while True:
             due = self.store.due(now, limit=DUE_BATCH)
@@ -60,6 +65,23 @@ class Engine:
             # A failed schedule stays due: leave it to the next pass rather than spin.
             if len(due) < DUE_BATCH or failed:
                 return started
+
+    def settle_abandoned_claims(self, now: float) -> None:
+        """Record the ticks whose claiming server stopped before recording them: their
+        run if it was started, else a missed tick saying so (never silently lost)."""
+        claimed_before = now - ABANDONED_CLAIM_SECONDS
+        for schedule_id, tick in self.store.unrecorded_claims(claimed_before, DUE_BATCH):
+            run = self.store.run_for_tick(schedule_id, tick)
+            if run is not None:
+                self.store.record_tick(schedule_id, tick, job_id=run.id, if_unrecorded=True)
+            else:
+                self.store.record_tick(
+                    schedule_id,
+                    tick,
+                    reason=MISSED,
+                    message="Not run: the server that was starting it stopped first",
+                    if_unrecorded=True,
+                )
 
     def _handle(self, schedule: Schedule, now: float) -> int:
         assert schedule.next_run_at is not None

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ..models import ACTIVE_STATUSES, PENDING, Job
 from ..scheduling.model import Schedule
 from .core import _SELECT, Store, _row_to_job, decode_cursor, encode_cursor
-from .schema import jobs, schedule_ticks, schedules
+from .schema import UNRECORDED_TICK, jobs, schedule_ticks, schedules
 
 _COLUMNS = {f.name: ("grp" if f.name == "group" else f.name) for f in dataclasses.fields(Schedule)}
 _SELECT_SCHEDULES = sa.select(*(schedules.c[column] for column in _COLUMNS.values()))
@@ -163,17 +163,42 @@ class ScheduleStore:
         job_id: str | None = None,
         reason: str | None = None,
         message: str = "",
+        if_unrecorded: bool = False,
     ) -> None:
+        """The tick's run (``job_id``) or why it started none; with ``if_unrecorded``,
+        only if nothing is recorded yet (the claiming server may still record it)."""
         statement = (
             sa.update(schedule_ticks)
             .where(
                 schedule_ticks.c.schedule_id == schedule_id,
                 schedule_ticks.c.scheduled_for == scheduled_for,
+                UNRECORDED_TICK if if_unrecorded else sa.true(),
             )
             .values(job_id=job_id, reason=reason, message=message)
         )
         with self.store._connection() as db:
             db.execute(statement)
+
+    def unrecorded_claims(self, claimed_before: float, limit: int) -> list[tuple[str, float]]:
+        """(schedule id, tick) of the claims made before ``claimed_before`` that recorded
+        neither a run nor a reason: the server that claimed them stopped in between."""
+        query = (
+            sa.select(schedule_ticks.c.schedule_id, schedule_ticks.c.scheduled_for)
+            .where(UNRECORDED_TICK, schedule_ticks.c.recorded_at < claimed_before)
+            .order_by(schedule_ticks.c.recorded_at)
+            .limit(limit)
+        )
+        with self.store._connection() as db:
+            return [(str(row[0]), float(row[1])) for row in db.execute(query)]
+
+    def run_for_tick(self, schedule_id: str, scheduled_for: float) -> Job | None:
+        """The job a schedule started for the tick, if it started one."""
+        query = _SELECT.where(
+            jobs.c.schedule_id == schedule_id, jobs.c.scheduled_for == scheduled_for
+        ).limit(1)
+        with self.store._connection() as db:
+            row = db.execute(query).first()
+        return _row_to_job(row) if row is not None else None
 
     def skipped_ticks(self, schedule_id: str, limit: int) -> list[Tick]:
         """The ticks that started no run, newest first."""

@@ -132,3 +132,12 @@ schedule_ticks = sa.Table(
     sqlite_autoincrement=True,
 )
 sa.Index("schedule_ticks_history", schedule_ticks.c.schedule_id, schedule_ticks.c.seq)
+# Claims that recorded neither a run nor a reason (few, and short-lived unless the
+# claiming server stopped), by when they were claimed.
+UNRECORDED_TICK = sa.and_(schedule_ticks.c.job_id.is_(None), schedule_ticks.c.reason.is_(None))
+sa.Index(
+    "schedule_ticks_unrecorded",
+    schedule_ticks.c.recorded_at,
+    sqlite_where=UNRECORDED_TICK,
+    postgresql_where=UNRECORDED_TICK,
+)
