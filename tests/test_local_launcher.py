@@ -144,6 +144,18 @@ def test_sockets_go_to_the_private_runtime_directory_when_there_is_one(
         shutil.rmtree(runtime)
 
 
+def test_sockets_go_to_slash_tmp_when_the_temporary_directory_is_too_deep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep_tmp = tmp_path / ("tmp-" * 20)
+    deep_tmp.mkdir()
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep_tmp))  # as TMPDIR=<deep_tmp>
+    backend = LocalBackend(data_dir=str(tmp_path / ("deep-" * 20)))
+    assert backend.notify_dir.parent == Path("/tmp")
+    assert len(str(backend.launcher_socket)) < 108  # a socket path that fits sockaddr_un
+
+
 def job_spec(tmp_path: Path, ran: Path, **extra: Any) -> Path:
     """A job directory with a spec whose command creates ``ran``."""
     job_dir = tmp_path / "job"

@@ -70,17 +70,18 @@ class LocalBackend(LocalSettings, Backend):
 
         Unix socket paths are limited to about 100 bytes: under a deep ``data_dir`` the
         sockets go to a directory named after it, the same for every server of the user,
-        in $XDG_RUNTIME_DIR (private to the user) or else in /tmp.
+        in $XDG_RUNTIME_DIR (private to the user), else in the temporary directory
+        ($TMPDIR), else (both too deep) in /tmp.
         """
         directory = Path(self.data_dir) / "notify"
         if len(str(directory)) <= MAX_SOCKET_DIR_LENGTH:
             return directory
         digest = hashlib.sha256(str(Path(self.data_dir).resolve()).encode()).hexdigest()[:16]
         name = f"jupyterlab-jobs-{os.getuid()}-{digest}"
-        runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-        if runtime.startswith("/") and len(f"{runtime}/{name}") <= MAX_SOCKET_DIR_LENGTH:
-            return Path(runtime) / name
-        return Path(tempfile.gettempdir()) / name
+        for base in (os.environ.get("XDG_RUNTIME_DIR", ""), tempfile.gettempdir()):
+            if base.startswith("/") and len(f"{base}/{name}") <= MAX_SOCKET_DIR_LENGTH:
+                return Path(base) / name
+        return Path("/tmp") / name
 
     def _private_notify_dir(self) -> Path:
         directory = self.notify_dir
