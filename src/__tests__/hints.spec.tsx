@@ -8,6 +8,8 @@ import * as React from 'react';
 import { IJob, IOptions, JobsAPI } from '../api';
 import { CreateJobForm } from '../components/CreateJobForm';
 import { LogViewer } from '../components/LogViewer';
+import { ScheduleForm } from '../components/ScheduleForm';
+import { SchedulesAPI } from '../schedules/api';
 import { host, render } from './dom';
 import { OPTIONS } from './fixtures';
 
@@ -94,6 +96,32 @@ describe('the Command hint of the Create Job form', () => {
     expect(
       commandHint().querySelector('.jp-Jobs-datasetsHint')?.textContent
     ).toBe("The group's dataset is at datasets/mnist.");
+  });
+});
+
+describe('the Command hint of the schedule form', () => {
+  it('says the same as the Create Job form: datasets and run-time limit', () => {
+    const api = {
+      preview: async () => ({ description: '', next_runs: [], warnings: [] })
+    } as unknown as SchedulesAPI;
+    render(
+      <ScheduleForm
+        api={api}
+        options={TWO_GROUPS}
+        onSaved={() => undefined}
+        onCancel={() => undefined}
+        trans={trans}
+      />
+    );
+    const hint = host.querySelector(
+      '#jp-Jobs-schedule-command ~ .jp-Jobs-commandHint'
+    );
+    expect(hint?.textContent).toContain(
+      "The group's datasets are at datasets/mnist, datasets/imagenet."
+    );
+    expect(hint?.textContent).toContain(
+      'A job that runs longer than 24 hours is stopped and marked Failed.'
+    );
   });
 });
 

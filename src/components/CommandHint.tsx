@@ -21,7 +21,7 @@ export function CommandHint(props: ICommandHintProps): JSX.Element {
   const datasets = options.groups.find(g => g.name === group)?.datasets ?? [];
   const datasetPaths = datasets.map((name, i) => (
     <React.Fragment key={name}>
-      {i > 0 && ', '}
+      {i > 0 && trans._p('list separator', ', ')}
       <code>datasets/{name}</code>
     </React.Fragment>
   ));
