@@ -374,7 +374,7 @@ def test_list_screenshot(page: Page, lab) -> None:
     open_panel(page, width=340)
     compact = row(page, running["id"])
     expect(compact).to_have_class(re.compile("jp-Jobs-compactRow"))
-    expect(compact).to_contain_text("research")
+    expect(compact).to_contain_text("Research")
     expect(compact.locator(".jp-Jobs-cancel")).to_be_visible()
     screenshot(page, "list-narrow-light", panel)
     for job in lab.call("GET", "jobs?status=Pending,Preparing,Running&limit=200")["jobs"]:
