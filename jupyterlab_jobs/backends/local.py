@@ -183,6 +183,9 @@ class LocalBackend(LocalSettings, Backend):
             CUDA_DEVICE_ORDER="PCI_BUS_ID",
         )
         env["HOME"] = str(home)
+        # Absolute paths for scripts that must not rely on the links in $HOME.
+        env["JOB_GROUP_DIR"] = str(group_dir)
+        env["JOB_DATASETS_DIR"] = str(home / "datasets")
         # A job running as its owner writes it in its home; the supervisor keeps it.
         env["TERMINATION_MESSAGE_PATH"] = str(
             (home if owner else directory) / "termination-message"
