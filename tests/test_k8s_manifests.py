@@ -254,7 +254,9 @@ def test_what_the_schema_cannot_check(case: str) -> None:
     # The absolute paths a script may use instead of the links in $HOME.
     assert env["JOB_GROUP_DIR"] == f"/project/{job_spec.job.group}"
     assert mounts[env["JOB_GROUP_DIR"]]["name"] == "project"
-    dataset_mounts = [path for path, mount in mounts.items() if mount["name"].startswith("dataset-")]
+    dataset_mounts = [
+        path for path, mount in mounts.items() if mount["name"].startswith("dataset-")
+    ]
     assert len(dataset_mounts) == len(job_spec.datasets)
     assert all(Path(path).parent == Path(env["JOB_DATASETS_DIR"]) for path in dataset_mounts)
 

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..catalog import Catalog
 from ..models import Job
-from . import cpus, launching, procs, supervisor
+from . import cpus, launching, prerequisites, procs, supervisor
 from . import gpus as gpu_devices
 from .base import CANCELLED, DEADLINE, VANISHED, Backend, BackendError, JobSpec, Outcome, Started
 from .local_settings import LocalSettings
@@ -122,7 +123,14 @@ class LocalBackend(LocalSettings, Backend):
         )
 
     # -- policy ------------------------------------------------------------------------
+    def check_catalog(self, catalog: Catalog) -> None:
+        # Warnings, not a refusal: the rest of the catalog is served, and a job that needs
+        # a missing entry is refused when submitted (``validate``).
+        for warning in prerequisites.catalog_warnings(catalog, self.dataset_path):
+            self.log.warning("%s", warning)
+
     def validate(self, spec: JobSpec) -> str | None:
+        prerequisites.check_job(spec.image, spec.datasets, self.dataset_path)
         if spec.instance_type.cpu > self.cpu_capacity:
             return (
                 f"Instance type {spec.instance_type.name!r} needs {spec.instance_type.cpu:g} "
