@@ -8,6 +8,7 @@ group is reported as unknown (never revealed).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import logs
 from .backends.base import Backend, BackendError, JobSpec, Outcome, Progress
 from .catalog import Catalog
 from .cursors import KEY_BYTES, CursorCodec
@@ -356,7 +358,19 @@ class JobService:
                 f"The logs of job {job.name!r} were removed "
                 f"{human_duration(self.log_retention_seconds)} after it finished"
             )
-        return job, self.backend.log_path(job)
+        path = self.backend.log_path(job)
+        if logs.removed_early(job, path):
+            raise logs.LogRemoved(job)
+        return job, path
+
+    def get_reported(self, user: str, job_id: str) -> Job:
+        """The job as the API shows it: ``logs_available`` is false once its log file was
+        removed early. Not stored: its artifacts and resource use are still kept, and a
+        log an administrator puts back is served again."""
+        job = self.get(user, job_id)
+        if logs.removed_early(job, self.backend.log_path(job)):
+            return dataclasses.replace(job, logs_available=False)
+        return job
 
     def apply_retention(self, now: float | None = None) -> tuple[int, int]:
         """Remove logs past ``log_retention_seconds``, records past ``record_retention_seconds``.
