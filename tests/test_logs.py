@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,9 @@ async def test_a_job_that_never_ran_has_an_empty_log_not_a_removed_one(
 
     from jupyterlab_jobs.models import CANCELLED
 
+    now = time.time()
     # Cancelled while it waited: it never started, so it never had a log file.
-    jobs_app.store.insert(make_job(status=CANCELLED, finished_at=1.0))
+    # (Finished now: the log retention pass must not take it for an old one.)
+    jobs_app.store.insert(make_job(status=CANCELLED, created_at=now, finished_at=now))
     assert (await api.call("GET", "jobs/0123456789abcdef"))["logs_available"] is True
     assert await api.logs("0123456789abcdef") == ""
