@@ -90,6 +90,15 @@ def read_chunk(path: Path, offset: int, end: int | None = None) -> bytes:
         return b"" if descriptor is None else os.pread(descriptor, length, offset)
 
 
+def last_bytes(path: Path, count: int) -> bytes:
+    """The last ``count`` bytes of the log (fewer if it is shorter; empty if none)."""
+    with open_log(path) as descriptor:
+        if descriptor is None:
+            return b""
+        size = os.fstat(descriptor).st_size
+        return os.pread(descriptor, min(count, size), max(0, size - count))
+
+
 def tail_offset(path: Path, lines: int, end: int) -> int:
     """Byte offset where the last ``lines`` lines before ``end`` begin (read backwards)."""
     if lines <= 0:

@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import logs
-from .backends.base import Backend, BackendError, JobSpec, Outcome, Progress
+from .backends.base import EXITED, Backend, BackendError, JobSpec, Outcome, Progress
 from .catalog import Catalog
 from .cursors import KEY_BYTES, CursorCodec
-from .endings import final_status
-from .errors import Conflict, Forbidden, InvalidInput, LogsGone, NotFound, quoted
+from .endings import LOG_TAIL_BYTES, final_status
+from .errors import Conflict, Forbidden, InvalidInput, JobsError, LogsGone, NotFound, quoted
+from .logs import LogRemoved, last_bytes, removed_early
 from .models import (
     ACTIVE_STATUSES,
     MANUAL,
@@ -336,7 +336,10 @@ class JobService:
         self.dispatch()
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
-        status, message = final_status(job, outcome, self._memory_of(job))
+        log_tail = b""
+        if outcome.reason == EXITED and outcome.exit_code and not outcome.message:
+            log_tail = self._log_tail(job)
+        status, message = final_status(job, outcome, self._memory_of(job), log_tail)
         self.store.finish(
             job.id,
             status,
@@ -345,6 +348,12 @@ class JobService:
             started_at=outcome.started_at if outcome.started_at is not None else job.started_at,
             finished_at=outcome.finished_at,
         )
+
+    def _log_tail(self, job: Job) -> bytes:
+        try:
+            return last_bytes(self.backend.log_path(job), LOG_TAIL_BYTES)
+        except (OSError, JobsError):  # no regular log file: nothing to learn from it
+            return b""
 
     def _memory_of(self, job: Job) -> str:
         instance_type = self.catalog.instance_type(job.instance_type)
@@ -359,8 +368,8 @@ class JobService:
                 f"{human_duration(self.log_retention_seconds)} after it finished"
             )
         path = self.backend.log_path(job)
-        if logs.removed_early(job, path):
-            raise logs.LogRemoved(job)
+        if removed_early(job, path):
+            raise LogRemoved(job)
         return job, path
 
     def get_reported(self, user: str, job_id: str) -> Job:
@@ -368,7 +377,7 @@ class JobService:
         removed early. Not stored: its artifacts and resource use are still kept, and a
         log an administrator puts back is served again."""
         job = self.get(user, job_id)
-        if logs.removed_early(job, self.backend.log_path(job)):
+        if removed_early(job, self.backend.log_path(job)):
             return dataclasses.replace(job, logs_available=False)
         return job
 

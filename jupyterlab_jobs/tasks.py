@@ -40,10 +40,6 @@ class BackgroundTasks:
         self._tasks: list[asyncio.Task[None]] = []
         self._changed: asyncio.Queue[str] = asyncio.Queue()
 
-    @property
-    def running(self) -> bool:
-        return any(not task.done() for task in self._tasks)
-
     def start(self) -> None:
         if self._tasks:
             return

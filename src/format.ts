@@ -32,6 +32,28 @@ export function formatDuration(
 }
 
 /**
+ * A length of time an administrator set (a run-time limit, a retention), in words when
+ * it is round: `604800` -> `7 days`, `86400` -> `24 hours`, `3600` -> `1 hour`; any other
+ * length as `formatDuration` shows it. Not for a job's run time, which ticks: it would
+ * jump between `1 hour` and `1h 0m 1s`.
+ */
+export function formatPeriod(
+  seconds: number | null | undefined,
+  trans: TranslationBundle = ENGLISH
+): string {
+  if (typeof seconds === 'number' && Number.isInteger(seconds) && seconds > 0) {
+    // From two days on a week reads better in days; a day reads better as 24 hours.
+    if (seconds % 86400 === 0 && seconds >= 2 * 86400) {
+      return trans._n('%1 day', '%1 days', seconds / 86400);
+    }
+    if (seconds % 3600 === 0) {
+      return trans._n('%1 hour', '%1 hours', seconds / 3600);
+    }
+  }
+  return formatDuration(seconds, trans);
+}
+
+/**
  * The job's run time now: the server's `duration_seconds` plus the time elapsed since
  * it was received, while the job runs (local clock differences do not matter).
  */

@@ -121,6 +121,12 @@ async def test_cpu_affinity_and_memory_limit(api: Any) -> None:
     assert done["status"] == "Failed"
     assert "allocated" not in await api.logs(hog["id"])
     assert "MemoryError" in await api.logs(hog["id"])
+    assert done["message"] == (
+        "Exited with code 1 after running out of memory (limit: 512Mi); "
+        "choose an instance type with more memory"
+    )
+    plain = await api.wait((await api.submit("echo 'no such thing'; exit 3"))["id"])
+    assert plain["message"] == "Exited with code 3"
 
 
 async def test_cancel_kills_every_process_of_the_job(api: Any, jobs_app: Any) -> None:

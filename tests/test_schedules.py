@@ -235,6 +235,8 @@ async def test_members_see_and_run_now_the_owner_changes(api: Any, jobs_app: Any
     assert bad.code == 400 and '"field": "cron"' in bad.body.decode()
     assert (await api.call("GET", "schedules", q="dai"))["schedules"][0]["id"] == sid
     assert (await api.call("GET", "schedules", q="zzz"))["schedules"] == []
+    await api.call("PATCH", f"schedules/{sid}", {"name": "Täglich"})
+    assert (await api.call("GET", "schedules", q="TÄGLICH"))["schedules"][0]["id"] == sid
     await api.call("POST", f"jobs/{job['id']}/cancel")
 
 

@@ -207,3 +207,18 @@ def test_a_transaction_inside_a_transaction_joins_it(store: Store) -> None:
         assert store.count() == 3
         raise RuntimeError("undo")
     assert store.count() == 0, "everything rolled back together"
+
+
+def test_the_name_filter_ignores_case_beyond_ascii(store: Store) -> None:
+    names = {"job00001": "Äpfel run", "job00002": "STRASSE", "job00003": "ΣΟΦΙΑ model"}
+    with store.transaction() as db:
+        for index, (job_id, name) in enumerate(names.items(), start=1):
+            store.insert(factories.make_job(id=job_id, name=name, created_at=1000.0 + index), db)
+
+    def found(text: str) -> list[str]:
+        return [job.id for job in store.page(["research"], name_contains=text)[0]]
+
+    assert found("äpfel") == found("ÄPFEL") == found("Äpfel") == ["job00001"]
+    assert found("σοφια") == ["job00003"]
+    assert found("pfel r") == ["job00001"]  # ASCII text keeps matching as before
+    assert found("100%") == []

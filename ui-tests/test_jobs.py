@@ -174,7 +174,7 @@ def test_logs_removed_by_retention_are_explained(page: Page, lab) -> None:
     expect(page.locator(f"{PANEL} .jp-Jobs-logsGone")).to_contain_text(
         "removed by the retention policy"
     )
-    expect(page.locator(f"{PANEL} .jp-Jobs-logsGone")).to_contain_text("7d")
+    expect(page.locator(f"{PANEL} .jp-Jobs-logsGone")).to_contain_text("7 days")
 
 
 def test_validation_errors_are_shown_next_to_their_field(page: Page, lab) -> None:

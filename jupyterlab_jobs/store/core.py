@@ -28,6 +28,7 @@ from ..errors import InvalidInput
 from ..models import ACTIVE_STATUSES, CANCELLED, FINAL_STATUSES, PENDING, Job
 from . import migrate
 from .engine import (
+    CASEFOLD,
     IMMEDIATE,
     autocommit_options,
     create_engine,
@@ -62,8 +63,27 @@ def _columns(fields: dict[str, Any]) -> dict[str, Any]:
     return {_COLUMNS[name]: value for name, value in fields.items()}
 
 
+def name_contains_clause(
+    column: sa.ColumnElement[str], pattern: Any, folded: bool
+) -> sa.ColumnElement[bool]:
+    """``column`` matches the LIKE ``pattern`` in any case: ILIKE (SQLite's LIKE knows the
+    case of ASCII letters only), or with ``folded`` the casefolded column (SQLite, for
+    non-ASCII text; the pattern is casefolded by ``contains_pattern``)."""
+    if folded:
+        casefolded: sa.ColumnElement[str] = getattr(sa.func, CASEFOLD)(column)
+        return casefolded.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
+
+
+def contains_pattern(text: str, folded: bool) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.casefold() if folded else escaped}%"
+
+
 @functools.cache
-def _page_statement(by_user: bool, by_status: bool, by_name: bool, paged: bool) -> sa.Select[Any]:
+def _page_statement(
+    by_user: bool, by_status: bool, by_name: bool, folded: bool, paged: bool
+) -> sa.Select[Any]:
     """One page of one group (and status), newest first: an index range scan. Built once
     per shape (only the parameters change), so a list call only binds and runs them."""
     query = _SELECT.where(jobs.c.grp == sa.bindparam("grp"))
@@ -72,8 +92,7 @@ def _page_statement(by_user: bool, by_status: bool, by_name: bool, paged: bool) 
     if by_status:
         query = query.where(jobs.c.status == sa.bindparam("status"))
     if by_name:
-        # Case-insensitive, like SQLite's LIKE: ILIKE on PostgreSQL.
-        query = query.where(jobs.c.name.ilike(sa.bindparam("name"), escape="\\"))
+        query = query.where(name_contains_clause(jobs.c.name, sa.bindparam("name"), folded))
     if paged:
         query = query.where(jobs.c.seq < sa.bindparam("before"))
     return query.order_by(jobs.c.seq.desc()).limit(sa.bindparam("limit"))
@@ -196,6 +215,10 @@ class Store:
         found = self._jobs(_SELECT.where(jobs.c.id == job_id))
         return found[0] if found else None
 
+    def folds(self, text: str) -> bool:
+        """Whether names are matched against ``text`` casefolded (SQLite, non-ASCII)."""
+        return self.engine.dialect.name == "sqlite" and not text.isascii()
+
     def page(
         self,
         groups: Iterable[str],
@@ -210,13 +233,13 @@ class Store:
         before = decode_cursor(cursor) if cursor else None
         scans = []
         status_choices: Sequence[str | None] = statuses or [None]
+        folded = self.folds(name_contains)
         statement = _page_statement(
-            user is not None, bool(statuses), bool(name_contains), before is not None
+            user is not None, bool(statuses), bool(name_contains), folded, before is not None
         )
         params: dict[str, Any] = {"user": user, "before": before, "limit": limit + 1}
         if name_contains:
-            escaped = name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params["name"] = f"%{escaped}%"
+            params["name"] = contains_pattern(name_contains, folded)
         with self._connection() as db:
             for group, status in itertools.product(sorted(set(groups)), status_choices):
                 scans.append(

@@ -98,11 +98,21 @@ def create_engine(url: URL, *, pool_size: int = 8) -> Engine:
     return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
+# SQLite's LIKE ignores the case of ASCII letters only: names are matched against
+# non-ASCII text through this function (str.casefold), which each connection defines.
+CASEFOLD = "jobs_casefold"
+
+
+def _casefold(value: str | None) -> str | None:
+    return value.casefold() if value is not None else None
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         # Transactions are begun by the "begin" hook below, not by the sqlite3 module.
         dbapi_connection.isolation_level = None
+        dbapi_connection.create_function(CASEFOLD, 1, _casefold, deterministic=True)
         dbapi_connection.execute("PRAGMA busy_timeout=30000")
         enable_wal(dbapi_connection)
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")

@@ -16,7 +16,15 @@ from sqlalchemy.exc import IntegrityError
 
 from ..models import ACTIVE_STATUSES, PENDING, Job
 from ..scheduling.model import Schedule
-from .core import _SELECT, Store, _row_to_job, decode_cursor, encode_cursor
+from .core import (
+    _SELECT,
+    Store,
+    _row_to_job,
+    contains_pattern,
+    decode_cursor,
+    encode_cursor,
+    name_contains_clause,
+)
 from .schema import UNRECORDED_TICK, jobs, schedule_ticks, schedules
 
 _COLUMNS = {f.name: ("grp" if f.name == "group" else f.name) for f in dataclasses.fields(Schedule)}
@@ -83,7 +91,9 @@ class ScheduleStore:
         if user is not None:
             query = query.where(schedules.c.user == user)
         if name_contains:
-            query = query.where(schedules.c.name.icontains(name_contains, autoescape=True))
+            folded = self.store.folds(name_contains)
+            pattern = contains_pattern(name_contains, folded)
+            query = query.where(name_contains_clause(schedules.c.name, pattern, folded))
         if cursor:
             query = query.where(schedules.c.seq < decode_cursor(cursor))
         query = query.order_by(schedules.c.seq.desc()).limit(limit + 1)

@@ -1,12 +1,9 @@
-// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- test-only types: the project has no @types/react-dom
-/// <reference path="./react-dom-client.d.ts" />
 /**
  * The shared pieces of the forms and detail pages, rendered into the DOM: what the
  * browser tests select by (classes, ids, names, roles) and what reaches the callbacks.
  */
 import { nullTranslator } from '@jupyterlab/translation';
 import * as React from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { JobsAPIError } from '../api';
 import {
@@ -24,40 +21,9 @@ import { RecurrenceFields } from '../components/RecurrenceFields';
 import { ScheduleDetail } from '../components/ScheduleDetail';
 import { IPreview, SchedulesAPI } from '../schedules/api';
 import { Preset } from '../schedules/presets';
+import { host, render, type } from './dom';
 
 const trans = nullTranslator.load('jupyterlab_jobs');
-
-(
-  globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }
-).IS_REACT_ACT_ENVIRONMENT = true;
-
-let host: HTMLDivElement;
-let root: Root;
-
-beforeEach(() => {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-
-afterEach(() => {
-  React.act(() => root.unmount());
-  host.remove();
-});
-
-function render(element: React.ReactElement): void {
-  React.act(() => root.render(element));
-}
-
-/** Type into an input or textarea as a user does (React listens to `input`). */
-function type(node: HTMLInputElement | HTMLTextAreaElement, text: string) {
-  const proto = Object.getPrototypeOf(node);
-  const setter = Object.getOwnPropertyDescriptor(proto, 'value')?.set;
-  React.act(() => {
-    setter?.call(node, text);
-    node.dispatchEvent(new Event('input', { bubbles: true }));
-  });
-}
 
 describe('DetailPlaceholder', () => {
   const base: IDetailPlaceholderProps = {

@@ -1,6 +1,6 @@
 import { IJob } from '../api';
 import { LogBuffer } from '../logbuffer';
-import { formatDuration, liveDuration } from '../format';
+import { formatDuration, formatPeriod, liveDuration } from '../format';
 
 describe('formatDuration', () => {
   it.each([
@@ -12,6 +12,27 @@ describe('formatDuration', () => {
     [90061, '1d 1h 1m']
   ])('%p -> %s', (seconds, text) => {
     expect(formatDuration(seconds as number | null)).toBe(text);
+  });
+});
+
+describe('formatPeriod', () => {
+  it.each([
+    [7 * 86400, '7 days'],
+    [2 * 86400, '2 days'],
+    [86400, '24 hours'],
+    [3600, '1 hour'],
+    [90000, '25 hours'],
+    [5400, '1h 30m 0s'],
+    [90061, '1d 1h 1m'],
+    [0, '0s'],
+    [null, '-']
+  ])('%p -> %s', (seconds, text) => {
+    expect(formatPeriod(seconds as number | null)).toBe(text);
+  });
+
+  it('leaves the ticking run time of a job as it was', () => {
+    expect(formatDuration(3600)).toBe('1h 0m 0s');
+    expect(formatDuration(7 * 86400)).toBe('7d 0h 0m');
   });
 });
 

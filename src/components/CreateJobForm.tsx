@@ -11,9 +11,9 @@ import {
   JobsAPIError
 } from '../api';
 import { FieldErrors, trimRequest, validateJobRequest } from '../validation';
+import { CommandHint } from './CommandHint';
 import { BackHeader } from './DetailPlaceholder';
 import { FormButtons, groupChoices, SelectField, TextField } from './FormParts';
-import { slot, withNodes } from './translated';
 
 /** `1 CPU · 2Gi · no GPU` */
 export function describeInstanceType(
@@ -331,19 +331,7 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
         }}
         error={errors.command}
       >
-        <div className="jp-Jobs-hint">
-          {withNodes(
-            trans.__(
-              "Runs with bash in a fresh, temporary working directory. Read inputs from and write lasting outputs to %1 (the group's directory); datasets are in %2. Use %3 to see output in the log at once.",
-              slot(0),
-              slot(1),
-              slot(2)
-            ),
-            <code>{choices.group || '<group>'}/</code>,
-            <code>datasets/</code>,
-            <code>python -u</code>
-          )}
-        </div>
+        <CommandHint options={options} group={choices.group} trans={trans} />
       </TextField>
       {props.onSchedule && (
         <fieldset className="jp-Jobs-field jp-Jobs-runWhen">

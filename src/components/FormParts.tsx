@@ -67,6 +67,14 @@ export function groupChoices(options: IOptions | null): IOptionProps[] {
   }));
 }
 
+/** A group's display name; its name when the options do not know it. */
+export function groupDisplayName(
+  options: IOptions | null,
+  name: string
+): string {
+  return options?.groups.find(g => g.name === name)?.display_name || name;
+}
+
 /** A form row whose control is a drop-down. */
 export function SelectField(props: ISelectFieldProps): JSX.Element {
   return (

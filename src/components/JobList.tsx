@@ -11,7 +11,7 @@ import * as React from 'react';
 
 import { ACTIVE_STATUSES, FINAL_STATUSES, STATUSES } from '../api';
 import { JobsModel } from '../model';
-import { groupChoices } from './FormParts';
+import { groupChoices, groupDisplayName } from './FormParts';
 import { useNow, useSignal, useSize } from './hooks';
 import { IconButton } from './IconButton';
 import { IJobRowActions, JobRow } from './JobRow';
@@ -142,6 +142,7 @@ export function JobList(props: IJobListProps): JSX.Element {
         key={job.id}
         index={index}
         job={job}
+        groupLabel={groupDisplayName(options, job.group)}
         top={index * rowHeight}
         height={rowHeight}
         wide={wide}

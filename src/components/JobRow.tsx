@@ -24,6 +24,8 @@ export interface IJobRowActions {
 export interface IJobRowProps extends IJobRowActions {
   index: number;
   job: IJob;
+  /** The display name of the job's group. */
+  groupLabel: string;
   top: number;
   height: number;
   wide: boolean;
@@ -93,7 +95,11 @@ export function JobRow(props: IJobRowProps): JSX.Element {
     return (
       <div className="jp-Jobs-row jp-Jobs-jobRow" {...rowAttributes}>
         <span role="cell">
-          <StatusBadge status={job.status} trans={trans} />
+          <StatusBadge
+            status={job.status}
+            message={job.message}
+            trans={trans}
+          />
         </span>
         <span role="cell" className="jp-Jobs-cellName">
           {name}
@@ -104,8 +110,8 @@ export function JobRow(props: IJobRowProps): JSX.Element {
         <span role="cell" title={job.user}>
           {job.user}
         </span>
-        <span role="cell" title={job.group}>
-          {job.group}
+        <span role="cell" className="jp-Jobs-group" title={job.group}>
+          {props.groupLabel}
         </span>
         <span role="cell" className="jp-Jobs-timing" title={startedTitle}>
           <span className="jp-Jobs-duration">{duration}</span>
@@ -118,7 +124,7 @@ export function JobRow(props: IJobRowProps): JSX.Element {
   return (
     <div className="jp-Jobs-compactRow jp-Jobs-jobRow" {...rowAttributes}>
       <div className="jp-Jobs-compactLine">
-        <StatusBadge status={job.status} trans={trans} />
+        <StatusBadge status={job.status} message={job.message} trans={trans} />
         {name}
         {action}
       </div>
@@ -127,7 +133,9 @@ export function JobRow(props: IJobRowProps): JSX.Element {
         title={startedTitle}
       >
         <span title={trans.__('User')}>{job.user}</span>
-        <span title={trans.__('Group')}>{job.group}</span>
+        <span className="jp-Jobs-group" title={trans.__('Group %1', job.group)}>
+          {props.groupLabel}
+        </span>
         {job.schedule && (
           <span title={trans.__('Schedule')}>{scheduleLink}</span>
         )}

@@ -9,7 +9,7 @@ import {
   JobsAPI,
   JobsAPIError
 } from '../api';
-import { formatDuration } from '../format';
+import { formatPeriod } from '../format';
 import { LogBuffer } from '../logbuffer';
 
 type LogState = 'loading' | 'live' | 'done' | 'gone' | 'reconnecting' | 'error';
@@ -190,7 +190,7 @@ export function LogViewer(props: ILogViewerProps): JSX.Element {
     const kept = props.logRetentionSeconds
       ? trans.__(
           'Logs are kept for %1 after a job ends.',
-          formatDuration(props.logRetentionSeconds, trans)
+          formatPeriod(props.logRetentionSeconds, trans)
         )
       : '';
     return (

@@ -136,7 +136,11 @@ export function ScheduleDetail(props: IScheduleDetailProps): JSX.Element {
         {runs.value?.runs.map((run, index) => (
           <li key={run.job?.id ?? `${run.scheduled_for}-${index}`}>
             {run.job ? (
-              <StatusBadge status={run.job.status} trans={trans} />
+              <StatusBadge
+                status={run.job.status}
+                message={run.job.message}
+                trans={trans}
+              />
             ) : (
               <span className="jp-Jobs-skipped">{trans.__('Skipped')}</span>
             )}{' '}

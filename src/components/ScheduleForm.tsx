@@ -11,6 +11,7 @@ import {
 } from '../schedules/api';
 import { cronFromPreset, Preset, presetFromCron } from '../schedules/presets';
 import { FieldErrors } from '../validation';
+import { CommandHint } from './CommandHint';
 import { ChoiceFields, consistentChoices, serverErrors } from './CreateJobForm';
 import { BackHeader } from './DetailPlaceholder';
 import {
@@ -225,7 +226,9 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
           value={command}
           onChange={setCommand}
           error={errors.command}
-        />
+        >
+          <CommandHint options={options} group={choices.group} trans={trans} />
+        </TextField>
       )}
       <RecurrenceFields
         api={api}

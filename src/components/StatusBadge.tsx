@@ -16,9 +16,13 @@ export function statusLabel(status: string, trans: TranslationBundle): string {
   return labels[status] ?? status;
 }
 
-/** A job's status as a coloured badge that also says it in words. */
+/**
+ * A job's status as a coloured badge that also says it in words; on hover, the job's
+ * message (why it is pending, how it failed), when it has one.
+ */
 export function StatusBadge(props: {
   status: string;
+  message?: string;
   trans: TranslationBundle;
 }): JSX.Element {
   const kind = (STATUSES as readonly string[]).includes(props.status)
@@ -28,6 +32,7 @@ export function StatusBadge(props: {
     <span
       className={`jp-Jobs-status jp-Jobs-status-${kind}`}
       data-status={props.status}
+      title={props.message || undefined}
     >
       {statusLabel(props.status, props.trans)}
     </span>

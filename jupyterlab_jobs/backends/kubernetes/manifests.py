@@ -43,7 +43,6 @@ MAX_FILES_BYTES = 900 * 1024
 CONFIG_MAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 DATASETS_ROOT = "/datasets"
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 # Kubernetes' quantity grammar (no spaces; 'k' but not 'K' for the decimal kilo).
 QUANTITY = re.compile(r"^[+]?[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")

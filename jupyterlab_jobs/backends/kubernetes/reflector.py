@@ -94,10 +94,6 @@ class Reflector:
         with self._lock:
             return self._objects.get(name)
 
-    def objects(self) -> list[Obj]:
-        with self._lock:
-            return list(self._objects.values())
-
     # -- life ----------------------------------------------------------------------------
     def start(self) -> None:
         if self._thread is not None:
