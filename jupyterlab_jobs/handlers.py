@@ -215,7 +215,7 @@ class JobHandler(JobsHandler):
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        job = await self.call(self.service.get, self.user, job_id)
+        job = await self.call(self.service.get_reported, self.user, job_id)
         self.finish(dumps(job.to_json()))
 
 

@@ -14,7 +14,8 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import JobsError
+from .errors import JobsError, LogsGone, quoted
+from .models import Job
 
 CHUNK_BYTES = 64 * 1024
 # O_NONBLOCK: opening a FIFO put in the log's place must not wait for a writer.
@@ -31,6 +32,28 @@ class LogNotAFile(JobsError):
             "The job replaced its log file with something that is not a regular file "
             "(a symbolic link, a device or a pipe); it is not served"
         )
+
+
+class LogRemoved(LogsGone):
+    """The log of a job that ran and ended is gone, though retention did not remove it."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(
+            f"The log of job {quoted(job.name)} was removed (not by the retention policy); "
+            "its output is lost"
+        )
+
+
+def removed_early(job: Job, path: Path) -> bool:
+    """Whether the job ran and ended but its log file is gone while its logs are still
+    kept: removed by hand or by something else, not by retention (which marks the job).
+    Anything still at the path (even a link) is not "gone": serving it decides."""
+    return (
+        job.logs_available
+        and job.is_final
+        and job.started_at is not None
+        and not os.path.lexists(path)
+    )
 
 
 @contextlib.contextmanager

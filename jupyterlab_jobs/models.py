@@ -52,16 +52,22 @@ def stored_parameters(text: str) -> Any:
 
 
 def human_duration(seconds: float) -> str:
-    """``86400`` -> ``24h``, ``90`` -> ``1m30s``, ``2`` -> ``2s``."""
+    """``90`` -> ``1m30s``, ``86399`` -> ``23h59m59s``; from a day on, whole days first:
+    ``604800`` -> ``7 days``, ``129600`` -> ``1 day 12h``."""
     seconds = round(seconds)
+    days, seconds = divmod(seconds, 86400)
     parts = []
     for unit, size in (("h", 3600), ("m", 60)):
         if seconds >= size:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
-    if seconds or not parts:
+    if seconds or not (parts or days):
         parts.append(f"{seconds}s")
-    return "".join(parts)
+    rest = "".join(parts)
+    if not days:
+        return rest
+    day_text = f"{days} day" if days == 1 else f"{days} days"
+    return f"{day_text} {rest}" if rest else day_text
 
 
 @dataclasses.dataclass(frozen=True)

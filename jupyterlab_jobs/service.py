@@ -8,6 +8,7 @@ group is reported as unknown (never revealed).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
@@ -21,7 +22,7 @@ from .catalog import Catalog
 from .cursors import KEY_BYTES, CursorCodec
 from .endings import LOG_TAIL_BYTES, final_status
 from .errors import Conflict, Forbidden, InvalidInput, JobsError, LogsGone, NotFound, quoted
-from .logs import last_bytes
+from .logs import LogRemoved, last_bytes, removed_early
 from .models import (
     ACTIVE_STATUSES,
     MANUAL,
@@ -366,7 +367,19 @@ class JobService:
                 f"The logs of job {job.name!r} were removed "
                 f"{human_duration(self.log_retention_seconds)} after it finished"
             )
-        return job, self.backend.log_path(job)
+        path = self.backend.log_path(job)
+        if removed_early(job, path):
+            raise LogRemoved(job)
+        return job, path
+
+    def get_reported(self, user: str, job_id: str) -> Job:
+        """The job as the API shows it: ``logs_available`` is false once its log file was
+        removed early. Not stored: its artifacts and resource use are still kept, and a
+        log an administrator puts back is served again."""
+        job = self.get(user, job_id)
+        if removed_early(job, self.backend.log_path(job)):
+            return dataclasses.replace(job, logs_available=False)
+        return job
 
     def apply_retention(self, now: float | None = None) -> tuple[int, int]:
         """Remove logs past ``log_retention_seconds``, records past ``record_retention_seconds``.

@@ -115,7 +115,10 @@ class JobRequest(BaseModel):
     @field_validator("command")
     @classmethod
     def _command_text(cls, value: str) -> str:
-        return _no_control_characters(value, allow_newlines=True)
+        # Pasted from Windows (CRLF) or old Mac (CR) text: bash would take the CR as part
+        # of the line (`echo hi\r`, `cd dir\r` fails).
+        text = _no_control_characters(value, allow_newlines=True)
+        return text.replace("\r\n", "\n").replace("\r", "\n")
 
     @field_validator("parameters")
     @classmethod

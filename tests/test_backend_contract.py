@@ -174,6 +174,35 @@ async def test_environment_variables(api: Any) -> None:
     }
 
 
+async def test_the_group_and_datasets_directories_are_given_as_absolute_paths(
+    api: Any, jobs_app: Any, cluster: FakeCluster | None
+) -> None:
+    command = (
+        'echo "$JOB_GROUP_DIR"; echo "$JOB_DATASETS_DIR"; echo "$HOME"; '
+        'echo kept > "$JOB_GROUP_DIR/kept.txt"'
+    )
+    job = await api.submit(command)
+    done = await api.wait(job["id"])
+    assert done["status"] == "Succeeded", done["message"]
+    group_dir, datasets_dir, home = (await api.logs(job["id"])).splitlines()
+    if cluster is None:
+        assert group_dir == str(jobs_app.backend.group_dir("research"))
+        assert datasets_dir == f"{home}/datasets"
+        kept = Path(group_dir) / "kept.txt"
+        reader = await api.submit('cat "$JOB_DATASETS_DIR/mnist/README"')
+        await api.wait(reader["id"])
+        assert await api.logs(reader["id"]) == "mnist sample\n"
+    else:  # where the manifest mounts the group's PVC and the datasets
+        ((_, created),) = _created_jobs(cluster)
+        (container,) = created["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert (env["JOB_GROUP_DIR"], env["JOB_DATASETS_DIR"]) == ("/project/research", "/datasets")
+        assert "/datasets/mnist" in {m["mountPath"] for m in container["volumeMounts"]}
+        kept = cluster.pvc_dir("project-research") / "kept.txt"
+    assert Path(group_dir).is_absolute() and Path(datasets_dir).is_absolute()
+    assert kept.read_text() == "kept\n"
+
+
 async def test_logs_offset_tail_and_header(api: Any) -> None:
     job = await api.submit("for i in 1 2 3 4 5; do echo line$i; done")
     await api.wait(job["id"])

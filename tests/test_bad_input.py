@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -547,3 +548,75 @@ def test_cursor_key_is_kept_in_the_data_dir(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == [KEY_FILE]
     with pytest.raises(InvalidInput):
         CursorCodec(b"k" * 32).decode(cursor, "scope")
+
+
+MISSING_PREFIX = "/nonexistent/prefix"
+
+
+@pytest.mark.parametrize(
+    "jobs_settings",
+    [{"JobsApp": {"images": [{"name": "base"}, {"name": "python", "prefix": MISSING_PREFIX}]}}],
+)
+async def test_an_image_whose_environment_is_missing_is_refused(api: Any, jobs_app: Any) -> None:
+    """Not run with the prefix's `bin` on PATH (found nowhere) as if all were well."""
+    files = _files(jobs_app)
+    response = await api.raw("POST", "jobs", job(image="python", instance_type="cpu-1"))
+    assert response.code == 400
+    error = _error(response)
+    assert error["field"] == "image"
+    assert error["message"] == (
+        f"The environment of image 'python' is missing on this server ({MISSING_PREFIX}/bin "
+        "does not exist); ask your administrator"
+    )
+    assert jobs_app.store.count() == 0 and _files(jobs_app) <= files
+    assert (await api.submit("true"))["image"] == "base"  # the other image still runs
+
+
+async def test_a_dataset_whose_directory_is_missing_is_refused(
+    api: Any, jobs_app: Any, tmp_path: Path
+) -> None:
+    """Not run with a dangling link at $HOME/datasets/mnist; the answer names the dataset,
+    not where it is on the server."""
+    dataset = tmp_path / "datasets-src" / "mnist"  # the test catalog's (server_process.py)
+    (dataset / "README").unlink()
+    dataset.rmdir()
+    response = await api.raw("POST", "jobs", job())
+    assert response.code == 400
+    error = _error(response)
+    assert error["field"] == "group"
+    assert "Dataset 'mnist' of this group is missing" in error["message"]
+    assert str(tmp_path) not in error["message"]
+    assert jobs_app.store.count() == 0
+    # A group without the dataset is not affected.
+    assert (await api.submit("true", group="ops"))["group"] == "ops"
+
+
+def test_missing_image_environments_and_datasets_are_logged_at_start_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from jupyterlab_jobs.backends.local import LocalBackend
+    from jupyterlab_jobs.catalog import Catalog
+
+    present = tmp_path / "present"
+    (present / "bin").mkdir(parents=True)
+    catalog = Catalog.model_validate(
+        {
+            "images": [
+                {"name": "here", "prefix": str(present)},
+                {"name": "gone", "prefix": str(tmp_path / "gone")},
+                {"name": "system"},
+            ],
+            "datasets": [
+                {"name": "kept", "path": str(present)},
+                {"name": "lost", "path": str(tmp_path / "lost")},
+            ],
+        }
+    )
+    backend = LocalBackend(data_dir=str(tmp_path / "data"), gpus=[])
+    with caplog.at_level(logging.WARNING):
+        backend.check_catalog(catalog)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"The environment of image 'gone' is missing: {tmp_path}/gone/bin does not exist",
+        f"The directory of dataset 'lost' is missing: {tmp_path}/lost does not exist",
+    ]

@@ -46,7 +46,19 @@ def test_parse_memory_rejects_nonsense(quantity: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(86400, "24h"), (90, "1m30s"), (2, "2s"), (0, "0s"), (3600, "1h")]
+    ("seconds", "text"),
+    [
+        (604800, "7 days"),  # the default log retention
+        (86400, "1 day"),
+        (129600, "1 day 12h"),
+        (90061, "1 day 1h1m1s"),
+        (172830, "2 days 30s"),
+        (86399, "23h59m59s"),
+        (90, "1m30s"),
+        (2, "2s"),
+        (0, "0s"),
+        (3600, "1h"),
+    ],
 )
 def test_human_duration(seconds: int, text: str) -> None:
     assert human_duration(seconds) == text

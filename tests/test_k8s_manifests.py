@@ -251,6 +251,14 @@ def test_what_the_schema_cannot_check(case: str) -> None:
     env = {e["name"]: e["value"] for e in container["env"]}
     assert set(env) >= ENV_NAMES and env["HOME"] == m.HOME == container["workingDir"]
     assert env["JOB_NAME"] == job_spec.job.name
+    # The absolute paths a script may use instead of the links in $HOME.
+    assert env["JOB_GROUP_DIR"] == f"/project/{job_spec.job.group}"
+    assert mounts[env["JOB_GROUP_DIR"]]["name"] == "project"
+    dataset_mounts = [
+        path for path, mount in mounts.items() if mount["name"].startswith("dataset-")
+    ]
+    assert len(dataset_mounts) == len(job_spec.datasets)
+    assert all(Path(path).parent == Path(env["JOB_DATASETS_DIR"]) for path in dataset_mounts)
 
 
 def test_a_notebook_job_mounts_its_files_and_reports_through_the_termination_log() -> None:

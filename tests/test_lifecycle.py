@@ -65,6 +65,14 @@ async def test_nonzero_exit_is_failed_with_code_in_message(api: Any) -> None:
     assert done["message"] == "Exited with code 3"
 
 
+async def test_windows_and_old_mac_line_endings_reach_bash_as_newlines(api: Any) -> None:
+    job = await api.submit("echo hi\r\necho there\recho end\r\n")
+    assert job["command"] == "echo hi\necho there\necho end"  # the trailing one stripped
+    done = await api.wait(job["id"])
+    assert done["status"] == "Succeeded"
+    assert await api.logs(job["id"]) == "hi\nthere\nend\n"  # no "\r" from bash's echo
+
+
 async def test_killed_by_signal_says_so(api: Any) -> None:
     job = await api.submit("kill -KILL $$")
     done = await api.wait(job["id"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,39 @@ async def test_a_job_that_links_its_log_to_the_servers_environment_gets_409(
     assert "PATH=" not in body, "the server's environment was served"
     assert response.code == 409
     assert "not a regular file" in json.loads(body)["message"]
+
+
+async def test_a_log_removed_early_is_410_and_the_job_reports_it(api: Any, jobs_app: Any) -> None:
+    job = await api.submit("echo hello")
+    done = await api.wait(job["id"])
+    assert done["logs_available"] is True
+    path = jobs_app.backend.log_path(jobs_app.store.get(job["id"]))
+    path.unlink()  # by hand, long before the retention policy would
+    for follow in (None, "1"):
+        response = await api.raw("GET", f"jobs/{job['id']}/logs", follow=follow)
+        assert response.code == 410, response.body
+        message = json.loads(response.body)["message"]
+        assert message == (
+            "The log of job 'test job' was removed (not by the retention policy); "
+            "its output is lost"
+        )
+    assert (await api.call("GET", f"jobs/{job['id']}"))["logs_available"] is False
+    # Put back, it is served again: the job's record was not changed.
+    path.write_text("restored\n")
+    assert (await api.call("GET", f"jobs/{job['id']}"))["logs_available"] is True
+    assert await api.logs(job["id"]) == "restored\n"
+
+
+async def test_a_job_that_never_ran_has_an_empty_log_not_a_removed_one(
+    api: Any, jobs_app: Any
+) -> None:
+    from factories import make_job
+
+    from jupyterlab_jobs.models import CANCELLED
+
+    now = time.time()
+    # Cancelled while it waited: it never started, so it never had a log file.
+    # (Finished now: the log retention pass must not take it for an old one.)
+    jobs_app.store.insert(make_job(status=CANCELLED, created_at=now, finished_at=now))
+    assert (await api.call("GET", "jobs/0123456789abcdef"))["logs_available"] is True
+    assert await api.logs("0123456789abcdef") == ""

@@ -116,7 +116,8 @@ class Backend(LoggingConfigurable):
         """Raise ValueError, at start-up, for a catalog this backend cannot serve."""
 
     def validate(self, spec: JobSpec) -> str | None:
-        """A reason this job could never run here, or None."""
+        """A reason this job could never run here, or None; raises InvalidInput naming
+        the field instead when the problem is with one other than the instance type."""
         return None
 
     def capacity_problem(self, spec: JobSpec, active: list[Job]) -> str | None:

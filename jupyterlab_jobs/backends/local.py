@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..catalog import Catalog
 from ..models import Job
-from . import cpus, launching, procs, supervisor
+from . import cpus, launching, prerequisites, procs, supervisor
 from . import gpus as gpu_devices
 from .base import CANCELLED, DEADLINE, VANISHED, Backend, BackendError, JobSpec, Outcome, Started
 from .local_settings import LocalSettings
@@ -122,7 +123,14 @@ class LocalBackend(LocalSettings, Backend):
         )
 
     # -- policy ------------------------------------------------------------------------
+    def check_catalog(self, catalog: Catalog) -> None:
+        # Warnings, not a refusal: the rest of the catalog is served, and a job that needs
+        # a missing entry is refused when submitted (``validate``).
+        for warning in prerequisites.catalog_warnings(catalog, self.dataset_path):
+            self.log.warning("%s", warning)
+
     def validate(self, spec: JobSpec) -> str | None:
+        prerequisites.check_job(spec.image, spec.datasets, self.dataset_path)
         if spec.instance_type.cpu > self.cpu_capacity:
             return (
                 f"Instance type {spec.instance_type.name!r} needs {spec.instance_type.cpu:g} "
@@ -183,6 +191,9 @@ class LocalBackend(LocalSettings, Backend):
             CUDA_DEVICE_ORDER="PCI_BUS_ID",
         )
         env["HOME"] = str(home)
+        # Absolute paths for scripts that must not rely on the links in $HOME.
+        env["JOB_GROUP_DIR"] = str(group_dir)
+        env["JOB_DATASETS_DIR"] = str(home / "datasets")
         # A job running as its owner writes it in its home; the supervisor keeps it.
         env["TERMINATION_MESSAGE_PATH"] = str(
             (home if owner else directory) / "termination-message"

@@ -303,7 +303,13 @@ def job_manifest(spec: JobSpec, settings: ManifestSettings) -> dict[str, Any]:
         USER_ANNOTATION: job.user,
         GROUP_ANNOTATION: job.group,
     }
-    env = {**settings.extra_env, **spec.env, "HOME": HOME}
+    env = {
+        **settings.extra_env,
+        **spec.env,
+        "HOME": HOME,
+        "JOB_GROUP_DIR": f"{PROJECT_ROOT}/{job.group}",
+        "JOB_DATASETS_DIR": DATASETS_ROOT,
+    }
     if spec.files:
         # run_notebook.py writes a failing cell's error there: the termination message.
         env["TERMINATION_MESSAGE_PATH"] = TERMINATION_LOG
