@@ -40,7 +40,7 @@ class LogRemoved(LogsGone):
     def __init__(self, job: Job) -> None:
         super().__init__(
             f"The log of job {quoted(job.name)} was removed (not by the retention policy); "
-            "its output is lost"
+            "its output is lost."
         )
 
 

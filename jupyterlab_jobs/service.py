@@ -364,8 +364,8 @@ class JobService:
         job = self.get(user, job_id)
         if not job.logs_available:
             raise LogsGone(
-                f"The logs of job {job.name!r} were removed "
-                f"{human_duration(self.log_retention_seconds)} after it finished"
+                f"The logs of job {job.name!r} were removed by the retention policy, "
+                f"{human_duration(self.log_retention_seconds)} after it finished."
             )
         path = self.backend.log_path(job)
         if removed_early(job, path):

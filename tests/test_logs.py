@@ -139,7 +139,7 @@ async def test_a_log_removed_early_is_410_and_the_job_reports_it(api: Any, jobs_
         message = json.loads(response.body)["message"]
         assert message == (
             "The log of job 'test job' was removed (not by the retention policy); "
-            "its output is lost"
+            "its output is lost."
         )
     assert (await api.call("GET", f"jobs/{job['id']}"))["logs_available"] is False
     # Put back, it is served again: the job's record was not changed.

@@ -5,7 +5,7 @@
 import { nullTranslator } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { IJob, IOptions, JobsAPI } from '../api';
+import { IJob, IOptions, JobsAPI, JobsAPIError } from '../api';
 import { CreateJobForm } from '../components/CreateJobForm';
 import { LogViewer } from '../components/LogViewer';
 import { ScheduleForm } from '../components/ScheduleForm';
@@ -126,10 +126,13 @@ describe('the Command hint of the schedule form', () => {
 });
 
 describe('the log of a job whose logs were removed', () => {
-  it('says how long logs are kept in days', () => {
+  it('says how long logs are kept in days (the server not asked)', () => {
+    const offline = {
+      readLogs: () => Promise.reject(new Error('offline'))
+    } as unknown as JobsAPI;
     render(
       <LogViewer
-        api={{} as JobsAPI}
+        api={offline}
         jobId="job1"
         jobName="old job"
         logsAvailable={false}
@@ -143,5 +146,34 @@ describe('the log of a job whose logs were removed', () => {
     expect(gone?.textContent).toContain(
       'Logs are kept for 7 days after a job ends.'
     );
+  });
+});
+
+describe('the log of a job whose log was removed early', () => {
+  it("shows the server's words, not the retention policy's", async () => {
+    const removed = new JobsAPIError(
+      new Response(null, { status: 410 }),
+      "The log of job 'old job' was removed (not by the retention policy); its output is lost."
+    );
+    const api = {
+      readLogs: () => Promise.reject(removed)
+    } as unknown as JobsAPI;
+    render(
+      <LogViewer
+        api={api}
+        jobId="job1"
+        jobName="old job"
+        logsAvailable={false}
+        logRetentionSeconds={OPTIONS.log_retention_seconds}
+        maxLines={100}
+        trans={trans}
+      />
+    );
+    await React.act(async () => {
+      await Promise.resolve();
+    });
+    const gone = host.querySelector('.jp-Jobs-logsGone');
+    expect(gone?.textContent).toContain('its output is lost.');
+    expect(gone?.textContent).not.toContain('Logs are kept for');
   });
 });

@@ -82,8 +82,10 @@ const JOB: IJob = {
   rerun_of: null
 };
 
-/** What the detail reads besides the job: its resource use and artifacts. */
+/** What the detail reads besides the job: its resource use and artifacts (and why its
+ * logs are gone: not answered here, so the viewer says it in its own words). */
 const DETAIL_API = {
+  readLogs: () => Promise.reject(new Error('not served in this test')),
   getUsage: async () => ({
     available: true,
     samples: [

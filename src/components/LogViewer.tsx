@@ -36,6 +36,8 @@ export function LogViewer(props: ILogViewerProps): JSX.Element {
   const [, setVersion] = React.useState(0);
   const [state, setState] = React.useState<LogState>('loading');
   const [problem, setProblem] = React.useState<string | null>(null);
+  /** The server's words for logs that are gone (retention, or removed early). */
+  const [goneMessage, setGoneMessage] = React.useState<string | null>(null);
   const [following, setFollowing] = React.useState(true);
   const scroller = React.useRef<HTMLPreElement>(null);
   const frame = React.useRef<number | null>(null);
@@ -52,12 +54,22 @@ export function LogViewer(props: ILogViewerProps): JSX.Element {
   React.useEffect(() => {
     buffer.current = new LogBuffer(maxLines);
     setVersion(v => v + 1);
-    if (!props.logsAvailable) {
-      setState('gone');
-      return;
-    }
+    setGoneMessage(null);
     const abort = new AbortController();
     const { signal } = abort;
+    if (!props.logsAvailable) {
+      setState('gone');
+      // Ask why: removed by the retention policy, or removed early (output lost).
+      api.readLogs(jobId, { tail: 1 }, signal).then(
+        () => undefined,
+        error => {
+          if (error instanceof JobsAPIError && error.status === 410) {
+            setGoneMessage(error.message);
+          }
+        }
+      );
+      return () => abort.abort();
+    }
     const run = async () => {
       setState('loading');
       let offset: number;
@@ -131,6 +143,7 @@ export function LogViewer(props: ILogViewerProps): JSX.Element {
         return false;
       }
       if (error instanceof JobsAPIError && error.status === 410) {
+        setGoneMessage(error.message);
         setState('gone');
         return false;
       }
@@ -196,10 +209,8 @@ export function LogViewer(props: ILogViewerProps): JSX.Element {
     return (
       <div className="jp-Jobs-logs">
         <div className="jp-Jobs-logsGone" role="status">
-          {trans.__(
-            'The logs of this job were removed by the retention policy.'
-          )}{' '}
-          {kept}{' '}
+          {goneMessage ??
+            `${trans.__('The logs of this job were removed by the retention policy.')} ${kept}`}{' '}
           {trans.__("The job's record, status and message are still here.")}
         </div>
       </div>
