@@ -125,38 +125,12 @@ describe('the Command hint of the schedule form', () => {
   });
 });
 
-describe('the log of a job whose logs were removed', () => {
-  it('says how long logs are kept in days (the server not asked)', () => {
-    const offline = {
-      readLogs: () => Promise.reject(new Error('offline'))
-    } as unknown as JobsAPI;
-    render(
-      <LogViewer
-        api={offline}
-        jobId="job1"
-        jobName="old job"
-        logsAvailable={false}
-        logRetentionSeconds={OPTIONS.log_retention_seconds}
-        maxLines={100}
-        trans={trans}
-      />
-    );
-    const gone = host.querySelector('.jp-Jobs-logsGone');
-    expect(gone?.textContent).toContain('removed by the retention policy');
-    expect(gone?.textContent).toContain(
-      'Logs are kept for 7 days after a job ends.'
-    );
-  });
-});
-
-describe('the log of a job whose log was removed early', () => {
-  it("shows the server's words, not the retention policy's", async () => {
-    const removed = new JobsAPIError(
-      new Response(null, { status: 410 }),
-      "The log of job 'old job' was removed (not by the retention policy); its output is lost."
-    );
+describe('the log of a job whose logs are gone', () => {
+  /** The log viewer of a finished job whose logs are gone; the server answers
+   * `readLogs` with ``failure``. Returns the notice's text once it has answered. */
+  const goneNotice = async (failure: Error): Promise<string> => {
     const api = {
-      readLogs: () => Promise.reject(removed)
+      readLogs: () => Promise.reject(failure)
     } as unknown as JobsAPI;
     render(
       <LogViewer
@@ -172,8 +146,23 @@ describe('the log of a job whose log was removed early', () => {
     await React.act(async () => {
       await Promise.resolve();
     });
-    const gone = host.querySelector('.jp-Jobs-logsGone');
-    expect(gone?.textContent).toContain('its output is lost.');
-    expect(gone?.textContent).not.toContain('Logs are kept for');
+    return host.querySelector('.jp-Jobs-logsGone')?.textContent ?? '';
+  };
+
+  it('says how long logs are kept in days when the server cannot say why', async () => {
+    const notice = await goneNotice(new Error('offline'));
+    expect(notice).toContain('removed by the retention policy');
+    expect(notice).toContain('Logs are kept for 7 days after a job ends.');
+  });
+
+  it("shows the server's words for a log removed early, not the retention policy's", async () => {
+    const notice = await goneNotice(
+      new JobsAPIError(
+        new Response(null, { status: 410 }),
+        "The log of job 'old job' was removed (not by the retention policy); its output is lost."
+      )
+    );
+    expect(notice).toContain('its output is lost.');
+    expect(notice).not.toContain('Logs are kept for');
   });
 });
