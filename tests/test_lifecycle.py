@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,29 @@ async def test_capacity_queues_jobs_first_in_first_out(api: Any) -> None:
     assert [j["status"] for j in jobs] == ["Succeeded"] * 3
     assert jobs[0]["finished_at"] <= jobs[1]["started_at"] <= jobs[2]["started_at"]
     assert jobs[1]["started_at"] >= jobs[1]["created_at"]
+
+
+@pytest.mark.parametrize(
+    "jobs_settings",
+    [{"LocalBackend": {"max_concurrent_jobs": 1}}],
+)
+async def test_a_queued_job_whose_dataset_went_missing_fails_saying_why(
+    api: Any, jobs_app: Any
+) -> None:
+    """Checked at submission and again at its start: not run with a dangling link."""
+    first = await api.submit("sleep 1", name="first")
+    waiting = await api.submit("ls datasets/mnist/", name="waiting")
+    assert waiting["status"] == "Pending"
+    mnist = jobs_app.service.catalog.dataset("mnist")
+    dataset = jobs_app.backend.dataset_path(mnist.name, mnist.path)
+    shutil.rmtree(dataset)
+    assert (await api.wait(first["id"]))["status"] == "Succeeded"
+    failed = await api.wait(waiting["id"])
+    assert failed["status"] == "Failed"
+    assert failed["message"] == (
+        "Could not start: Dataset 'mnist' of this group is missing on this server; "
+        "ask your administrator"
+    )
 
 
 async def test_cpu_capacity_queues_jobs(api: Any) -> None:

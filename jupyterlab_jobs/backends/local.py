@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import Catalog
+from ..errors import InvalidInput
 from ..models import Job
 from . import cpus, launching, prerequisites, procs, supervisor
 from . import gpus as gpu_devices
@@ -163,6 +164,10 @@ class LocalBackend(LocalSettings, Backend):
 
     def _start(self, spec: JobSpec, active: list[Job]) -> Started:
         job = spec.job
+        try:  # checked at submission; an environment may have gone while the job waited
+            prerequisites.check_job(spec.image, spec.datasets, self.dataset_path)
+        except InvalidInput as error:
+            raise BackendError(f"Could not start: {error.message}") from None
         directory = self.job_dir(job)
         directory.mkdir(parents=True, exist_ok=True)
         group_dir = self._checked_group_dir(job.group)
