@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from typing import Any
 import pytest
 from traitlets.config import Config
 
-from jupyterlab_jobs.backends import launching, supervisor
+from jupyterlab_jobs.backends import launching, procs, supervisor
 from jupyterlab_jobs.backends.local import LocalBackend
 
 pytestmark = pytest.mark.unprivileged
@@ -270,3 +271,33 @@ def test_the_launcher_is_named_after_every_file_the_supervisor_script_runs() -> 
     siblings = {Path(name) for name in loaded if Path(name).parent == script.parent}
     assert siblings, "the script loaded none of its sibling modules"
     assert siblings | {script} == set(launching.SUPERVISOR_FILES)
+
+
+def trap_ran(order: str) -> bool:
+    """A shell that traps SIGTERM and waits for its child; both get SIGTERM, 20 ms apart
+    (a supervisor descheduled between two signals), in ``order``. Did the trap run?"""
+    with subprocess.Popen(
+        ["bash", "-c", "trap 'echo trapped; exit 0' TERM; echo ready; sleep 60 & wait"],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    ) as shell:
+        assert shell.stdout is not None and shell.stdout.readline() == b"ready\n"
+        children = Path(f"/proc/{shell.pid}/task/{shell.pid}/children")
+        while not children.read_text().split():
+            time.sleep(0.001)
+        pids = [shell.pid, *map(int, children.read_text().split())]
+        if order == "children first":
+            pids.reverse()
+        else:
+            pids = procs.main_first(reversed(pids), shell.pid)
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+            time.sleep(0.02)
+        return shell.stdout.read() == b"trapped\n"
+
+
+def test_sigterm_reaches_the_jobs_main_process_before_its_children() -> None:
+    """Why the supervisor signals the main process first: a child that dies first lets the
+    shell's `wait` return, and the shell exits without running its SIGTERM trap."""
+    assert not trap_ran("children first")
+    assert all(trap_ran("main first") for _ in range(5))

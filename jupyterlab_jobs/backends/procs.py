@@ -17,6 +17,7 @@ import functools
 import os
 import signal
 import time
+from collections.abc import Iterable
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -57,6 +58,12 @@ def is_process(pid: int, start: str, boot: str) -> bool:
 def may_signal(pid: int) -> bool:
     """Never init, the kernel's threads, ourselves or our own process group."""
     return pid > 1 and pid != os.getpid() and pid != os.getpgrp()
+
+
+def main_first(pids: Iterable[int], main: int) -> list[int]:
+    """``pids`` with the job's main process first. A shell that traps SIGTERM must get it
+    before its children die: else its ``wait`` returns and it exits without the trap."""
+    return sorted(pids, key=lambda pid: pid != main)
 
 
 def send(pid: int, signum: int) -> None:

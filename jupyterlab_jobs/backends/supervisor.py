@@ -283,7 +283,7 @@ class Supervisor:
         """
         if grace is None:
             grace = self.spec["grace_seconds"]
-        for pid in self.processes():
+        for pid in procs.main_first(self.processes(), self.child_pid):
             procs.send(pid, signal.SIGTERM)
         end = time.time() + grace
         killed = False
