@@ -19,6 +19,11 @@ SEQ_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 DOUBLE_TYPE = sa.Float(precision=53)
 
 
+def _partial_index(name: str, column: sa.Column[Any], where: Any) -> sa.Index:
+    """An index of ``column`` over the rows where ``where`` holds (on both engines)."""
+    return sa.Index(name, column, sqlite_where=where, postgresql_where=where)
+
+
 def _owned_records(name: str, *columns: sa.Column[Any]) -> sa.Table:
     """A table of records a user owns in a group: ``seq`` (the list order, for keyset
     cursors), the public ``id``, ``name``, ``user`` and ``grp`` first, then ``columns``."""
@@ -71,20 +76,10 @@ sa.Index("jobs_status", jobs.c.status, jobs.c.seq)
 # A schedule's history and its active runs (overlap).
 sa.Index("jobs_schedule", jobs.c.schedule_id, jobs.c.seq)
 _finished = jobs.c.finished_at.is_not(None)
-sa.Index(
-    "jobs_finished",
-    jobs.c.finished_at,
-    sqlite_where=_finished,
-    postgresql_where=_finished,
-)
+_partial_index("jobs_finished", jobs.c.finished_at, _finished)
 # Retention looks only at jobs whose logs are still there.
 _logs_kept = sa.and_(jobs.c.logs_available == sa.true(), _finished)
-sa.Index(
-    "jobs_logs_kept",
-    jobs.c.finished_at,
-    sqlite_where=_logs_kept,
-    postgresql_where=_logs_kept,
-)
+_partial_index("jobs_logs_kept", jobs.c.finished_at, _logs_kept)
 
 # Recurring jobs. ``job`` is the JSON of what each run submits; times are Unix timestamps.
 schedules = _owned_records(
@@ -108,12 +103,7 @@ schedules = _owned_records(
 sa.Index("schedules_grp", schedules.c.grp, schedules.c.seq)
 # The engine's "what is due next": enabled schedules by next tick.
 _due = sa.and_(schedules.c.enabled == sa.true(), schedules.c.next_run_at.is_not(None))
-sa.Index(
-    "schedules_due",
-    schedules.c.next_run_at,
-    sqlite_where=_due,
-    postgresql_where=_due,
-)
+_partial_index("schedules_due", schedules.c.next_run_at, _due)
 
 # One row per tick a server claimed: the unique key makes two servers (or a restart in
 # the middle of a tick) handle each tick once. ``job_id`` is the run it started;
@@ -135,9 +125,6 @@ sa.Index("schedule_ticks_history", schedule_ticks.c.schedule_id, schedule_ticks.
 # Claims that recorded neither a run nor a reason (few, and short-lived unless the
 # claiming server stopped), by when they were claimed.
 UNRECORDED_TICK = sa.and_(schedule_ticks.c.job_id.is_(None), schedule_ticks.c.reason.is_(None))
-sa.Index(
-    "schedule_ticks_unrecorded",
-    schedule_ticks.c.recorded_at,
-    sqlite_where=UNRECORDED_TICK,
-    postgresql_where=UNRECORDED_TICK,
+UNRECORDED_TICKS_INDEX = _partial_index(
+    "schedule_ticks_unrecorded", schedule_ticks.c.recorded_at, UNRECORDED_TICK
 )

@@ -7,30 +7,19 @@ index already exists: it is created only where it is missing.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
-from jupyterlab_jobs.store.schema import UNRECORDED_TICK
+from jupyterlab_jobs.store.schema import UNRECORDED_TICKS_INDEX
 
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-INDEX = "schedule_ticks_unrecorded"
-
 
 def upgrade() -> None:
-    indexes = {index["name"] for index in sa.inspect(op.get_bind()).get_indexes("schedule_ticks")}
-    if INDEX not in indexes:
-        op.create_index(
-            INDEX,
-            "schedule_ticks",
-            ["recorded_at"],
-            sqlite_where=UNRECORDED_TICK,
-            postgresql_where=UNRECORDED_TICK,
-        )
+    UNRECORDED_TICKS_INDEX.create(op.get_bind(), checkfirst=True)
 
 
 def downgrade() -> None:
-    op.drop_index(INDEX, "schedule_ticks")
+    op.drop_index(str(UNRECORDED_TICKS_INDEX.name), "schedule_ticks")
