@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .backends.base import CANCELLED as CANCELLED_REASON
 from .backends.base import DEADLINE, EXITED, OUT_OF_MEMORY, Outcome
+from .errors import JobsError
+from .logs import last_bytes
 from .models import CANCELLED, FAILED, SUCCEEDED, Job, human_duration
 
 # The memory limit makes a local job's allocations fail (RLIMIT_DATA) rather than kill
@@ -20,6 +24,17 @@ LOG_TAIL_BYTES = 4096
 
 def ran_out_of_memory(log_tail: bytes) -> bool:
     return any(words in log_tail for words in ALLOCATION_FAILED)
+
+
+def failure_log_tail(outcome: Outcome, log_path: Path) -> bytes:
+    """The end of the log of a job that failed by exiting with no reason of its own (what
+    it printed last may say why); empty otherwise, or when there is no regular log."""
+    if outcome.reason != EXITED or not outcome.exit_code or outcome.message:
+        return b""
+    try:
+        return last_bytes(log_path, LOG_TAIL_BYTES)
+    except (OSError, JobsError):
+        return b""
 
 
 def final_status(

@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .backends.base import EXITED, Backend, BackendError, JobSpec, Outcome, Progress
+from .backends.base import Backend, BackendError, JobSpec, Outcome, Progress
 from .catalog import Catalog
 from .cursors import KEY_BYTES, CursorCodec
-from .endings import LOG_TAIL_BYTES, final_status
-from .errors import Conflict, Forbidden, InvalidInput, JobsError, LogsGone, NotFound, quoted
-from .logs import LogRemoved, last_bytes, removed_early
+from .endings import failure_log_tail, final_status
+from .errors import Conflict, Forbidden, InvalidInput, LogsGone, NotFound, quoted
+from .logs import LogRemoved, removed_early
 from .models import (
     ACTIVE_STATUSES,
     MANUAL,
@@ -336,9 +336,7 @@ class JobService:
         self.dispatch()
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
-        log_tail = b""
-        if outcome.reason == EXITED and outcome.exit_code and not outcome.message:
-            log_tail = self._log_tail(job)
+        log_tail = failure_log_tail(outcome, self.backend.log_path(job))
         status, message = final_status(job, outcome, self._memory_of(job), log_tail)
         self.store.finish(
             job.id,
@@ -348,12 +346,6 @@ class JobService:
             started_at=outcome.started_at if outcome.started_at is not None else job.started_at,
             finished_at=outcome.finished_at,
         )
-
-    def _log_tail(self, job: Job) -> bytes:
-        try:
-            return last_bytes(self.backend.log_path(job), LOG_TAIL_BYTES)
-        except (OSError, JobsError):  # no regular log file: nothing to learn from it
-            return b""
 
     def _memory_of(self, job: Job) -> str:
         instance_type = self.catalog.instance_type(job.instance_type)
